@@ -1,0 +1,47 @@
+"""hallyu_forecast: forecast and explain Hallyu (Korean Wave) intensity per country and year.
+
+The public API is small and imported lazily, so ``import hallyu_forecast`` stays fast and has
+no side effects:
+
+- :func:`load_panel` — the validated country-year panel (embedded default, works offline)
+- :func:`build_features` — the leakage-safe design matrix for forecasting year t+h at origin t
+- :class:`HallyuForecaster` — global LightGBM direct multi-horizon forecaster
+- :func:`backtest` — rolling-origin evaluation against naive baselines
+- :func:`predict` — forecasts with prediction intervals from the shipped or any MLflow model
+- :func:`explain` — SHAP attributions grouped as government support vs local conditions
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_panel": "hallyu_forecast.panel",
+    "load_dictionary": "hallyu_forecast.panel",
+    "load_countries": "hallyu_forecast.panel",
+    "panel_metadata": "hallyu_forecast.panel",
+    "build_panel": "hallyu_forecast.panel",
+    "build_features": "hallyu_forecast.features",
+    "load_feature_specs": "hallyu_forecast.features",
+    "HallyuForecaster": "hallyu_forecast.forecaster",
+    "backtest": "hallyu_forecast.backtest",
+    "predict": "hallyu_forecast.predict",
+    "explain": "hallyu_forecast.explain",
+    "to_iso3": "hallyu_forecast.countries",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hallyu_forecast' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

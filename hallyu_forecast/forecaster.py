@@ -1,0 +1,644 @@
+"""Global LightGBM forecaster of Hallyu intensity, direct multi-horizon, with conformal intervals.
+
+One model per horizon ``h`` is trained across all countries on the rows of a
+:class:`~hallyu_forecast.features.FeatureMatrix` (features known at origin ``t``, target at
+``t + h``). The estimator follows scikit-learn's rules (``__init__`` only stores arguments,
+learned attributes end in ``_``, :func:`sklearn.base.clone` works), so tuning and tracking
+code can treat it like any estimator.
+
+Target modes
+------------
+``level``
+    predict ``y`` directly (needed by covariates-only models; levels differ hugely across
+    countries, so history models do badly in this mode).
+``change``
+    predict ``y - y_origin``; forecast ``y_origin + f(x)``.
+``change_over_drift`` (default)
+    predict ``y - y_origin - h * drift`` where ``drift`` is the pooled mean yearly change of
+    the target in the training rows (horizon-1 rows); forecast
+    ``y_origin + h * drift + shrinkage * f(x)``. The model only learns departures from
+    "persistence plus pooled drift", the strongest naive baseline; with ``shrinkage < 1`` the
+    forecast is pulled towards it.
+
+Intervals
+---------
+Split-conformal per horizon on *time-ordered* calibration folds: for each of the last
+``calibration_origins`` origins ``s`` of the training rows, the same model is refitted on the
+rows with target year ``<= s`` and forecasts origin ``s``; the absolute errors are the
+calibration scores. The ``level`` interval half-width is the ``ceil((n + 1) level)``-th
+smallest score (the largest one when ``n`` is too small). When a horizon has fewer than
+``min_calibration`` scores, the scores of every horizon are pooled after scaling by
+``sqrt(h / h')`` (random-walk growth of the error). The new-market model is calibrated with
+out-of-fold errors of a grouped (by country) K-fold.
+
+New markets
+-----------
+Rows whose target is unknown at the origin (``y_origin`` missing: no target history) are
+forecast by a covariates-only LightGBM (every non-``history`` feature) trained on the level
+``y``; the output's ``model`` column says which model answered ("history" or "new_market").
+
+COVID break
+-----------
+For origins in ``covid_years`` (2020-2022) the last observed value is a border-closure low,
+not a level to carry forward. With ``covid_method="anchor_recovery"`` (default) the forecast
+for target year ``T`` from origin ``o`` is::
+
+    anchor(T) = y_2019 + (T - 2019) * drift           # last normal year, pooled drift
+    gap_o     = y_o - (y_2019 + (o - 2019) * drift)    # the COVID shortfall at the origin
+    forecast  = anchor(T) + rho ** (T - o) * gap_o      # the shortfall decays geometrically
+
+where ``rho`` (``covid_rho_``) is the pooled AR(1) coefficient of pre-2020 deviations of the
+target from each country's mean level plus the pooled drift path, estimated on the training
+rows only (how fast past shocks such as MERS 2015 or THAAD 2017 faded), clipped to [0, 1].
+``(1 - rho ** (T - o)) * gap_o`` is the recovery component. The intervals span both
+scenarios -- no further recovery (``y_o + h * drift``) and full recovery (``anchor(T)``) --
+widened by the horizon's conformal half-width. ``covid_method="back_to_2019"`` forecasts
+``y_2019`` (the naive comparator); ``"none"`` uses the history model as for any origin.
+Countries without a 2019 value fall back to the history model.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from hallyu_forecast.config import COVID_YEARS, check_horizons
+from hallyu_forecast.errors import ConfigError, DataError, ModelError
+
+TARGET_MODES = ("level", "change", "change_over_drift")
+COVID_METHODS = ("anchor_recovery", "back_to_2019", "none")
+KEY_COLUMNS = ("iso3", "origin", "horizon", "target_year", "y", "y_origin")
+LAST_NORMAL_YEAR = 2019
+
+
+# ------------------------------------------------------------------------------ shared helpers
+def check_feature_matrix(fm, name: str = "fm") -> pd.DataFrame:
+    """Validate a FeatureMatrix-like object; return its frame."""
+    frame = getattr(fm, "frame", None)
+    if not isinstance(frame, pd.DataFrame) or not hasattr(fm, "features"):
+        raise DataError(f"`{name}` must be a FeatureMatrix from hallyu_forecast.build_features(). "
+                        f"Got {type(fm).__name__}.")
+    missing = [c for c in KEY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataError(f"`{name}.frame` lacks column(s) {missing}; build it with build_features().")
+    if len(frame):
+        check_horizons(pd.unique(frame["horizon"]).tolist())
+    return frame
+
+
+def training_rows(frame: pd.DataFrame, exclude_covid_targets: bool = True,
+                  covid_years=COVID_YEARS) -> pd.DataFrame:
+    """Rows usable for training: known target, and not a COVID target year if excluded."""
+    keep = frame["y"].notna()
+    if exclude_covid_targets:
+        keep &= ~frame["target_year"].isin(list(covid_years))
+    return frame[keep]
+
+
+def pooled_drift(rows: pd.DataFrame) -> float:
+    """Pooled mean yearly change of the target in ``rows`` (horizon-1 rows; else change / h)."""
+    ok = rows["y"].notna() & rows["y_origin"].notna()
+    one = rows[ok & (rows["horizon"] == 1)]
+    if len(one):
+        return float((one["y"] - one["y_origin"]).mean())
+    some = rows[ok]
+    if len(some):
+        return float(((some["y"] - some["y_origin"]) / some["horizon"]).mean())
+    return 0.0
+
+
+def observed_levels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every known (iso3, year, y) in a feature frame: ``y_origin`` at origins and ``y`` at target years."""
+    a = frame[["iso3", "origin", "y_origin"]].rename(columns={"origin": "year", "y_origin": "y"})
+    b = frame[["iso3", "target_year", "y"]].rename(columns={"target_year": "year"})
+    out = pd.concat([a, b], ignore_index=True).dropna(subset=["y"])
+    return out.drop_duplicates(["iso3", "year"]).sort_values(["iso3", "year"]).reset_index(drop=True)
+
+
+def conformal_quantile(scores: np.ndarray, level: float) -> float:
+    """Split-conformal quantile: the ceil((n+1) level)-th smallest score (the largest if n is small)."""
+    scores = np.sort(np.asarray(scores, dtype="float64"))
+    n = len(scores)
+    if n == 0:
+        return float("nan")
+    k = math.ceil((n + 1) * level)
+    return float(scores[min(k, n) - 1])
+
+
+def interval_columns(levels) -> list[str]:
+    cols = []
+    for level in levels:
+        tag = f"{level * 100:g}".replace(".", "_")
+        cols += [f"lower_{tag}", f"upper_{tag}"]
+    return cols
+
+
+def output_frame(frame: pd.DataFrame, prediction, levels, model) -> pd.DataFrame:
+    """The common prediction frame of forecasters and baselines (intervals NaN unless filled)."""
+    out = frame[["iso3", "origin", "horizon", "target_year"]].reset_index(drop=True).copy()
+    out["prediction"] = np.asarray(prediction, dtype="float64")
+    for col in interval_columns(levels):
+        out[col] = np.nan
+    out["model"] = model
+    return out
+
+
+def _scaled_pool(residuals: dict[int, np.ndarray], h: int) -> np.ndarray:
+    parts = [np.abs(r) * math.sqrt(h / k) for k, r in residuals.items() if len(r)]
+    return np.concatenate(parts) if parts else np.array([])
+
+
+class _Core:
+    """One set of per-horizon LightGBM models sharing a drift (the unit refitted for calibration)."""
+
+    def __init__(self, drift: float, models: dict):
+        self.drift = drift
+        self.models = models
+
+
+# ------------------------------------------------------------------------------------ estimator
+class HallyuForecaster(BaseEstimator):
+    """Global LightGBM, one model per horizon, with conformal intervals and a new-market model.
+
+    Parameters
+    ----------
+    target_mode : {"change_over_drift", "change", "level"}
+        What each horizon's model learns (see the module docstring).
+    n_estimators, learning_rate, num_leaves, max_depth, min_child_samples, subsample,
+    subsample_freq, colsample_bytree, reg_lambda, reg_alpha, min_split_gain
+        LightGBM parameters of the history model (kept small: a few hundred rows per fold).
+    shrinkage : float
+        Multiplies the learned departure from persistence + drift (``change_over_drift`` only).
+    features : list of str, optional
+        Features to use (default: every feature of the FeatureMatrix).
+    interval_levels : tuple of float
+        Central prediction-interval levels (columns ``lower_80``, ``upper_80``...).
+    calibration_origins : int
+        Number of most recent training origins per horizon used for conformal calibration.
+    min_calibration : int
+        Fewer scores than this for a horizon -> pool the (scaled) scores of all horizons.
+    new_market : bool
+        Fit the covariates-only model for countries without target history.
+    new_market_params : dict, optional
+        LightGBM parameters of the new-market model (default: those above).
+    exclude_covid_targets : bool
+        Drop training rows whose target year is in ``covid_years``.
+    covid_years : tuple of int
+        The COVID break (2020-2022).
+    covid_method : {"anchor_recovery", "back_to_2019", "none"}
+        Forecasts from COVID origins (see the module docstring).
+    random_state : int
+        Seed of every LightGBM model.
+    n_jobs : int
+        LightGBM threads (fixed, for determinism).
+
+    Attributes
+    ----------
+    models_ : dict[int, LGBMRegressor]
+        History model per horizon; its output is the encoded target (see ``target_mode``).
+    features_ : list of str
+        Features of the history model, in column order.
+    drift_ : float
+        Pooled mean yearly change in the training rows.
+    nm_model_ : NewMarketModel or None
+        The covariates-only model (``nm_models_``: its LightGBM per horizon; ``nm_features_``).
+    scores_ : dict[int, ndarray]
+        Conformal calibration scores (absolute errors) per horizon.
+    half_widths_ : dict[int, dict[float, float]]
+        Interval half-width per horizon and level.
+    covid_rho_ : float
+        Persistence of shocks used by the COVID recovery component.
+    levels_ : DataFrame
+        Observed (iso3, year, y) of the training rows (anchors of the COVID method).
+    horizons_ : tuple of int
+    n_train_ : int
+    max_target_year_ : int
+        Latest target year seen in training.
+
+    Examples
+    --------
+    >>> from hallyu_forecast import build_features, HallyuForecaster  # doctest: +SKIP
+    >>> fm = build_features(origins=range(2010, 2019))                  # doctest: +SKIP
+    >>> model = HallyuForecaster().fit(fm)                              # doctest: +SKIP
+    >>> model.predict(build_features(origins=[2019]))                   # doctest: +SKIP
+    """
+
+    def __init__(self, target_mode="change_over_drift", n_estimators=150, learning_rate=0.03, num_leaves=4,
+                 max_depth=2, min_child_samples=30, subsample=0.8, subsample_freq=1, colsample_bytree=0.5,
+                 reg_lambda=5.0, reg_alpha=0.0, min_split_gain=0.0, shrinkage=1.0, features=None,
+                 interval_levels=(0.8, 0.95), calibration_origins=3, min_calibration=20, new_market=True,
+                 new_market_params=None, exclude_covid_targets=True, covid_years=COVID_YEARS,
+                 covid_method="anchor_recovery", random_state=0, n_jobs=1):
+        self.target_mode = target_mode
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.subsample_freq = subsample_freq
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.reg_alpha = reg_alpha
+        self.min_split_gain = min_split_gain
+        self.shrinkage = shrinkage
+        self.features = features
+        self.interval_levels = interval_levels
+        self.calibration_origins = calibration_origins
+        self.min_calibration = min_calibration
+        self.new_market = new_market
+        self.new_market_params = new_market_params
+        self.exclude_covid_targets = exclude_covid_targets
+        self.covid_years = covid_years
+        self.covid_method = covid_method
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self) -> None:
+        if self.target_mode not in TARGET_MODES:
+            raise ConfigError(f"`target_mode` must be 'level', 'change' or 'change_over_drift'. "
+                              f"Got {self.target_mode!r}.")
+        if self.covid_method not in COVID_METHODS:
+            raise ConfigError(f"`covid_method` must be 'anchor_recovery', 'back_to_2019' or 'none'. "
+                              f"Got {self.covid_method!r}.")
+        levels = tuple(self.interval_levels)
+        if not levels or any(not 0 < float(x) < 1 for x in levels):
+            raise ConfigError(f"`interval_levels` must be between 0 and 1 (e.g. (0.8, 0.95)). Got {levels}.")
+        for name in ("n_estimators", "num_leaves", "min_child_samples", "calibration_origins", "n_jobs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ConfigError(f"`{name}` must be an integer >= 1. Got {value!r}.")
+        if not 0 <= float(self.shrinkage) <= 1:
+            raise ConfigError(f"`shrinkage` must be between 0 and 1. Got {self.shrinkage!r}.")
+        if not 0 < float(self.learning_rate) <= 1:
+            raise ConfigError(f"`learning_rate` must be in (0, 1]. Got {self.learning_rate!r}.")
+
+    def _lgbm_params(self, overrides=None) -> dict:
+        params = dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
+                      max_depth=self.max_depth, min_child_samples=self.min_child_samples, subsample=self.subsample,
+                      subsample_freq=self.subsample_freq, colsample_bytree=self.colsample_bytree,
+                      reg_lambda=self.reg_lambda, reg_alpha=self.reg_alpha, min_split_gain=self.min_split_gain)
+        params.update(overrides or {})
+        params.update(random_state=int(self.random_state), n_jobs=int(self.n_jobs), deterministic=True,
+                      force_row_wise=True, verbose=-1)
+        return params
+
+    # ------------------------------------------------------------------ core fitting
+    def _encode(self, rows: pd.DataFrame, drift: float) -> np.ndarray:
+        y = rows["y"].to_numpy(float)
+        if self.target_mode == "level":
+            return y
+        change = y - rows["y_origin"].to_numpy(float)
+        if self.target_mode == "change":
+            return change
+        return change - rows["horizon"].to_numpy(float) * drift
+
+    def _decode(self, raw: np.ndarray, rows: pd.DataFrame, drift: float) -> np.ndarray:
+        if self.target_mode == "level":
+            return raw
+        base = rows["y_origin"].to_numpy(float)
+        if self.target_mode == "change":
+            return base + raw
+        return base + rows["horizon"].to_numpy(float) * drift + float(self.shrinkage) * raw
+
+    def _fit_core(self, rows: pd.DataFrame, features: list[str]) -> _Core:
+        from lightgbm import LGBMRegressor
+
+        if self.target_mode != "level":
+            rows = rows[rows["y_origin"].notna()]
+        drift = pooled_drift(rows)
+        models = {}
+        for h, part in rows.groupby("horizon", sort=True):
+            if not len(part):
+                continue
+            model = LGBMRegressor(**self._lgbm_params())
+            model.fit(part[features].to_numpy(float), self._encode(part, drift))
+            models[int(h)] = model
+        return _Core(drift, models)
+
+    def _predict_core(self, core: _Core, rows: pd.DataFrame, features: list[str]) -> np.ndarray:
+        out = np.full(len(rows), np.nan)
+        horizon = rows["horizon"].to_numpy()
+        for h, model in core.models.items():
+            mask = horizon == h
+            if mask.any():
+                part = rows[mask]
+                raw = model.predict(part[features].to_numpy(float))
+                out[mask] = self._decode(raw, part, core.drift)
+        return out
+
+    def _calibrate(self, rows: pd.DataFrame, features: list[str]) -> dict[int, np.ndarray]:
+        """Rolling-origin calibration scores per horizon (see the module docstring)."""
+        if self.target_mode != "level":
+            rows = rows[rows["y_origin"].notna()]
+        wanted: dict[int, list[int]] = {}
+        for h in self.horizons_:
+            candidates = sorted(rows.loc[rows["horizon"] == h, "origin"].unique(), reverse=True)
+            # a calibration origin needs training rows of that horizon with target year <= s
+            usable = [int(s) for s in candidates
+                      if ((rows["horizon"] == h) & (rows["target_year"] <= s)).any()]
+            wanted[h] = usable[: self.calibration_origins]
+        scores: dict[int, list[np.ndarray]] = {h: [] for h in self.horizons_}
+        for s in sorted(set().union(*wanted.values())):
+            core = self._fit_core(rows[rows["target_year"] <= s], features)
+            test = rows[(rows["origin"] == s) & rows["horizon"].isin([h for h, ss in wanted.items() if s in ss])]
+            if not len(test):
+                continue
+            pred = self._predict_core(core, test, features)
+            err = test["y"].to_numpy(float) - pred
+            for h in pd.unique(test["horizon"]):
+                mask = (test["horizon"] == h).to_numpy() & np.isfinite(err)
+                scores[int(h)].append(np.abs(err[mask]))
+        return {h: np.concatenate(v) if v else np.array([]) for h, v in scores.items()}
+
+    def _half_widths(self, scores: dict[int, np.ndarray], fallback: dict[int, np.ndarray]) -> dict:
+        out = {}
+        for h in self.horizons_:
+            s = scores.get(h, np.array([]))
+            if len(s) < self.min_calibration:
+                s = _scaled_pool(scores, h)
+            if len(s) == 0:
+                s = np.abs(fallback.get(h, np.array([])))
+            out[h] = {float(level): conformal_quantile(s, float(level)) for level in self.interval_levels}
+        return out
+
+    def _fit_new_market(self, fm, frame: pd.DataFrame) -> None:
+        self.nm_model_ = None
+        if not self.new_market or not self.nm_features_:
+            return
+        nm = NewMarketModel(params=self._lgbm_params(self.new_market_params), features=self.nm_features_,
+                            interval_levels=self.interval_levels, min_calibration=self.min_calibration,
+                            exclude_covid_targets=self.exclude_covid_targets, covid_years=self.covid_years)
+        self.nm_model_ = nm.fit(fm)
+
+    @property
+    def nm_models_(self) -> dict:
+        """New-market LightGBM per horizon (empty when there is none)."""
+        return self.nm_model_.models_ if getattr(self, "nm_model_", None) is not None else {}
+
+    def _estimate_rho(self) -> float:
+        """Pooled AR(1) of pre-COVID deviations from country mean + pooled drift path."""
+        lv = self.levels_[self.levels_["year"] < min(self.covid_years)].copy()
+        if lv.empty:
+            return 0.5
+        lv["d"] = lv["y"] - self.drift_ * lv["year"]
+        lv["d"] -= lv.groupby("iso3")["d"].transform("mean")
+        lv = lv.sort_values(["iso3", "year"])
+        prev = lv.groupby("iso3")["d"].shift(1)
+        consecutive = lv.groupby("iso3")["year"].diff() == 1
+        x, y = prev[consecutive].to_numpy(), lv.loc[consecutive, "d"].to_numpy()
+        if len(x) < 10 or float(x @ x) == 0:
+            return 0.5
+        return float(np.clip((x @ y) / (x @ x), 0.0, 1.0))
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, fm, y=None):
+        """Fit on every row of ``fm`` with a known target (minus COVID target years if excluded).
+
+        Parameters
+        ----------
+        fm : FeatureMatrix
+            Training rows. The caller decides the time cut-off (``backtest`` passes only rows
+            with target year <= origin).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        frame = check_feature_matrix(fm)
+        features = list(self.features) if self.features is not None else list(fm.features)
+        unknown = [f for f in features if f not in frame.columns]
+        if unknown:
+            raise DataError(f"Feature(s) {unknown} are not in the FeatureMatrix; "
+                            f"available: {list(fm.features)}.")
+        if not features:
+            raise ConfigError("`features` must name at least one feature. Got [].")
+        rows = training_rows(frame, self.exclude_covid_targets, self.covid_years)
+        usable = rows if self.target_mode == "level" else rows[rows["y_origin"].notna()]
+        if usable.empty:
+            raise DataError("No training rows: every target `y` (or `y_origin`) is missing or a COVID target year. "
+                            "Use earlier origins or a target with a longer history.")
+        roles = getattr(fm, "roles", {}) or {}
+        self.features_ = features
+        self.nm_features_ = [f for f in fm.features if roles.get(f, "history") != "history"]
+        self.horizons_ = tuple(sorted(int(h) for h in usable["horizon"].unique()))
+        core = self._fit_core(rows, features)
+        self.models_, self.drift_ = core.models, core.drift
+        self.scores_ = self._calibrate(rows, features)
+        naive = {h: self._encode(usable[usable["horizon"] == h], self.drift_) for h in self.horizons_}
+        if self.target_mode == "level":
+            naive = {h: usable.loc[usable["horizon"] == h, "y"].to_numpy() - usable["y"].mean()
+                     for h in self.horizons_}
+        self.half_widths_ = self._half_widths(self.scores_, naive)
+        self._fit_new_market(fm, frame)
+        self.levels_ = observed_levels(frame[frame["y"].notna() | frame["y_origin"].notna()])
+        self.covid_rho_ = self._estimate_rho()
+        self.n_train_ = int(len(usable))
+        self.max_target_year_ = int(rows["target_year"].max())
+        self.target_ = getattr(fm, "target", None)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "models_"):
+            raise ModelError("This HallyuForecaster is not fitted yet. Call `fit(fm)` first.")
+
+    def predict(self, fm) -> pd.DataFrame:
+        """Forecast every row of ``fm`` (one per country, origin and horizon).
+
+        Returns
+        -------
+        DataFrame
+            iso3, origin, horizon, target_year, prediction, lower_80, upper_80, lower_95,
+            upper_95 (one pair per interval level), model ("history" or "new_market"; NaN
+            prediction and model "none" when neither applies) and covid_adjusted (True where
+            the COVID method replaced the history model).
+        """
+        self._check_fitted()
+        frame = check_feature_matrix(fm)
+        missing_h = sorted(set(int(h) for h in frame["horizon"].unique()) - set(self.horizons_))
+        if missing_h:
+            raise ModelError(f"The model was fitted for horizons {list(self.horizons_)}; "
+                             f"refit with rows of horizon {missing_h[0]}.")
+        missing = [f for f in set(self.features_) | set(self.nm_features_) if f not in frame.columns]
+        if missing:
+            raise DataError(f"Feature(s) {sorted(missing)} used in training are not in the FeatureMatrix.")
+        frame = frame.reset_index(drop=True)
+        levels = tuple(float(x) for x in self.interval_levels)
+        cols = interval_columns(levels)
+        history = frame["y_origin"].notna().to_numpy()
+        if self.target_mode == "level" and not self.nm_models_:
+            history = np.ones(len(frame), bool)  # a level model needs no target history
+        pred = np.full(len(frame), np.nan)
+        model = np.full(len(frame), "none", dtype=object)
+        bounds = {c: np.full(len(frame), np.nan) for c in cols}
+        horizon = frame["horizon"].to_numpy()
+        if history.any():
+            core = _Core(self.drift_, self.models_)
+            pred[history] = self._predict_core(core, frame[history], self.features_)
+            model[history] = "history"
+            for level in levels:
+                hw = np.array([self.half_widths_[int(h)][level] for h in horizon[history]])
+                lo, hi = interval_columns([level])
+                bounds[lo][history] = pred[history] - hw
+                bounds[hi][history] = pred[history] + hw
+        newm = ~history & np.isin(horizon, list(self.nm_models_))
+        if newm.any():
+            nm = self.nm_model_.predict_arrays(frame[newm])
+            pred[newm] = nm["prediction"]
+            model[newm] = "new_market"
+            for c in cols:
+                bounds[c][newm] = nm[c]
+        adjusted = np.zeros(len(frame), bool)
+        if self.covid_method != "none":
+            adjusted = self._covid_adjust(frame, history & (model == "history"), pred, bounds, levels)
+        out = frame[["iso3", "origin", "horizon", "target_year"]].copy()
+        out["prediction"] = pred
+        for c in cols:
+            out[c] = bounds[c]
+        out["model"] = model
+        out["covid_adjusted"] = adjusted
+        return out
+
+    def covid_anchor(self, frame: pd.DataFrame) -> pd.Series:
+        """Target in the last normal year (2019) per row of ``frame`` (NaN if unknown)."""
+        self._check_fitted()
+        known = pd.concat([self.levels_, observed_levels(frame)], ignore_index=True)
+        known = known.drop_duplicates(["iso3", "year"])
+        anchor = known[known["year"] == LAST_NORMAL_YEAR].set_index("iso3")["y"]
+        return frame["iso3"].map(anchor)
+
+    def _covid_adjust(self, frame, eligible, pred, bounds, levels) -> np.ndarray:
+        covid = eligible & frame["origin"].isin(list(self.covid_years)).to_numpy()
+        if not covid.any():
+            return np.zeros(len(frame), bool)
+        anchor19 = self.covid_anchor(frame).to_numpy(float)
+        covid &= np.isfinite(anchor19)
+        if not covid.any():
+            return covid
+        o = frame["origin"].to_numpy(float)
+        t = frame["target_year"].to_numpy(float)
+        h = frame["horizon"].to_numpy()
+        y_o = frame["y_origin"].to_numpy(float)
+        drift = self.drift_
+        full = anchor19 + (t - LAST_NORMAL_YEAR) * drift
+        none = y_o + (t - o) * drift
+        if self.covid_method == "back_to_2019":
+            new = anchor19
+            lo_s, hi_s = np.minimum(new, none), np.maximum(new, none)
+        else:
+            gap = y_o - (anchor19 + (o - LAST_NORMAL_YEAR) * drift)
+            new = full + self.covid_rho_ ** (t - o) * gap
+            lo_s, hi_s = np.minimum(full, none), np.maximum(full, none)
+        pred[covid] = new[covid]
+        for level in levels:
+            hw = np.array([self.half_widths_[int(k)][level] for k in h[covid]])
+            lo, hi = interval_columns([level])
+            bounds[lo][covid] = lo_s[covid] - hw
+            bounds[hi][covid] = hi_s[covid] + hw
+        return covid
+
+
+class NewMarketModel(BaseEstimator):
+    """Covariates-only LightGBM per horizon on the level ``y``, for countries without target history.
+
+    Intervals: split-conformal on out-of-fold errors of a grouped K-fold over countries (each
+    country's errors come from a model that never saw it), per horizon, pooled over horizons
+    (scaled by ``sqrt(h / h')``) when a horizon has fewer than ``min_calibration`` errors.
+
+    Parameters
+    ----------
+    params : dict, optional
+        LightGBM parameters (seeded, deterministic defaults of :class:`HallyuForecaster`).
+    features : list of str, optional
+        Default: every non-``history`` feature of the FeatureMatrix.
+    interval_levels, min_calibration, exclude_covid_targets, covid_years
+        As in :class:`HallyuForecaster`.
+    calibration_folds : int
+        Grouped folds for the conformal scores (0: no intervals).
+    """
+
+    def __init__(self, params=None, features=None, interval_levels=(0.8, 0.95), min_calibration=20,
+                 exclude_covid_targets=True, covid_years=COVID_YEARS, calibration_folds=5):
+        self.params = params
+        self.features = features
+        self.interval_levels = interval_levels
+        self.min_calibration = min_calibration
+        self.exclude_covid_targets = exclude_covid_targets
+        self.covid_years = covid_years
+        self.calibration_folds = calibration_folds
+
+    def _params(self) -> dict:
+        base = HallyuForecaster()._lgbm_params()
+        base.update(self.params or {})
+        return base
+
+    def fit(self, fm, y=None):
+        from lightgbm import LGBMRegressor
+        from sklearn.model_selection import GroupKFold
+
+        frame = check_feature_matrix(fm)
+        roles = getattr(fm, "roles", {}) or {}
+        feats = list(self.features) if self.features is not None else \
+            [f for f in fm.features if roles.get(f, "history") != "history"]
+        if not feats:
+            raise ConfigError("The new-market model needs at least one non-history feature. Got none.")
+        rows = training_rows(frame, self.exclude_covid_targets, self.covid_years)
+        if rows.empty:
+            raise DataError("No training rows with a known target for the new-market model.")
+        params = self._params()
+        self.features_ = feats
+        self.models_, self.scores_ = {}, {}
+        for h, part in rows.groupby("horizon", sort=True):
+            h = int(h)
+            X, target = part[feats].to_numpy(float), part["y"].to_numpy(float)
+            self.models_[h] = LGBMRegressor(**params).fit(X, target)
+            groups = part["iso3"].to_numpy()
+            n_groups = len(np.unique(groups))
+            errors = []
+            if self.calibration_folds and n_groups >= 2:
+                for train, test in GroupKFold(n_splits=min(self.calibration_folds, n_groups)).split(X, target, groups):
+                    m = LGBMRegressor(**params).fit(X[train], target[train])
+                    errors.append(np.abs(target[test] - m.predict(X[test])))
+            self.scores_[h] = np.concatenate(errors) if errors else np.array([])
+        self.horizons_ = tuple(sorted(self.models_))
+        self.half_widths_ = {}
+        for h in self.horizons_:
+            s = self.scores_[h] if len(self.scores_[h]) >= self.min_calibration else _scaled_pool(self.scores_, h)
+            if len(s) == 0:
+                s = np.abs(rows["y"] - rows["y"].mean()).to_numpy()
+            self.half_widths_[h] = {float(l): conformal_quantile(s, float(l)) for l in self.interval_levels}
+        return self
+
+    def predict_arrays(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        horizon = frame["horizon"].to_numpy()
+        out = {"prediction": np.full(len(frame), np.nan)}
+        cols = interval_columns(self.interval_levels)
+        out.update({c: np.full(len(frame), np.nan) for c in cols})
+        for h, m in self.models_.items():
+            mask = horizon == h
+            if not mask.any():
+                continue
+            p = m.predict(frame.loc[mask, self.features_].to_numpy(float))
+            out["prediction"][mask] = p
+            for level in self.interval_levels:
+                lo, hi = interval_columns([level])
+                out[lo][mask] = p - self.half_widths_[h][float(level)]
+                out[hi][mask] = p + self.half_widths_[h][float(level)]
+        return out
+
+    def predict(self, fm) -> pd.DataFrame:
+        """Level forecasts for every row of ``fm`` (whether or not the country has history)."""
+        if not hasattr(self, "models_"):
+            raise ModelError("This NewMarketModel is not fitted yet. Call `fit(fm)` first.")
+        frame = check_feature_matrix(fm).reset_index(drop=True)
+        arrays = self.predict_arrays(frame)
+        out = output_frame(frame, arrays["prediction"], self.interval_levels, "new_market")
+        for c in interval_columns(self.interval_levels):
+            out[c] = arrays[c]
+        return out

@@ -1,0 +1,309 @@
+"""The country-year panel: every source joined on (iso3, year), validated and documented.
+
+``build_panel`` runs the pipeline from raw files; ``load_panel`` reads the compact copy that
+ships inside the package (the embedded default), so a fresh install works offline.
+
+Choices made here, in one place:
+
+* Universe: every ISO3 that appears in a time-varying source, Korea included (its covariates
+  feed relative-to-Korea features; it has no target). Years 1995 to the last year with
+  population data.
+* Event-like sources (trade agreements, cultural centres, working-holiday agreements, political
+  shocks) and Korea's 2019 ODA list only countries where something happened: a country absent
+  from them gets 0,
+  up to the source's last year; after its last year the last value is carried forward.
+* Five-yearly religion shares are carried forward to the following years (known at the time).
+* Derived columns combine sources: ``population`` (WDI, Gapminder where WDI has none, e.g.
+  Taiwan), ``gdp_pc_ppp_2021`` (WDI; Gapminder's constant-2017$ v31 series rescaled to 2021$
+  where WDI has none — never Gapminder's newest file, whose Taiwan values are not constant
+  prices), ``internet_users_pct`` (WDI, then Gapminder to 2019), ``mobile_per100``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from hallyu_forecast.errors import DataError
+
+PANEL_START = 1995
+DESTINATION = "KOR"
+ABSENT_IS_ZERO = ("desta", "kcc", "working_holiday", "events", "oda")
+CARRY_FORWARD = ("religion",)
+EMBEDDED_FILES = ("panel.parquet", "panel_meta.json", "dictionary.csv", "countries.csv")
+
+DERIVED = (
+    ("population", "persons", "Total population: WDI SP.POP.TOTL, Gapminder population where WDI has none (e.g. Taiwan, 2024)", "local_conditions"),
+    ("gdp_pc_ppp_2021", "constant 2021 international $", "GDP per capita, PPP: WDI NY.GDP.PCAP.PP.KD; where missing, Gapminder v31 (constant 2017 $) times the median WDI/v31 ratio over 2010-2019", "local_conditions"),
+    ("internet_users_pct", "% of population", "Internet users: WDI IT.NET.USER.ZS, Gapminder (100 - non-users %) where WDI has none (to 2019)", "local_conditions"),
+    ("mobile_per100", "subscriptions per 100 people", "Mobile cellular subscriptions (ITU via OWID) per 100 people of `population`", "local_conditions"),
+)
+
+
+@dataclass
+class PanelData:
+    """The panel with its data dictionary, country table and build metadata."""
+
+    frame: pd.DataFrame
+    dictionary: pd.DataFrame
+    countries: pd.DataFrame
+    meta: dict
+
+
+def _say(progress, text):
+    if progress is not None:
+        progress(text)
+
+
+def _load_all(data_dir: Path, progress) -> dict[str, pd.DataFrame]:
+    from hallyu_forecast.sources import all_sources
+
+    frames = {}
+    for source in all_sources():
+        start = time.perf_counter()
+        frames[source.name] = source.load(data_dir)
+        _say(progress, f"  loaded {source.name:<18} {len(frames[source.name]):>7} rows  {time.perf_counter() - start:5.2f}s")
+    return frames
+
+
+def _derive(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame
+    out["population"] = out["population_wdi"].fillna(out["population_gm"])
+    both = out.loc[out["year"].between(2010, 2019), ["gdp_pc_ppp", "gdp_pc_ppp_2017"]].dropna()
+    factor = float(np.median(both["gdp_pc_ppp"] / both["gdp_pc_ppp_2017"])) if len(both) else np.nan
+    out["gdp_pc_ppp_2021"] = out["gdp_pc_ppp"].fillna(out["gdp_pc_ppp_2017"] * factor)
+    out["internet_users_pct"] = out["internet_pct"].fillna(out["internet_pct_gm"])
+    out["mobile_per100"] = out["mobile_subs"] / out["population"] * 100.0
+    out.attrs["gdp_2017_to_2021_factor"] = factor
+    return out
+
+
+def build_panel(
+    data_dir: str | Path | None = None,
+    progress: Callable[[str], None] | None = None,
+    allow_changed_files: bool = False,
+) -> PanelData:
+    """Build the panel from the raw files in ``data_dir`` (default ``HALLYU_DATA_DIR``).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Raw-data mirror with one folder per source.
+    progress : callable, optional
+        Receives one line of text per step.
+    allow_changed_files : bool
+        Build even if raw files differ from the registered checksums (a new vintage).
+    """
+    from hallyu_forecast import __version__
+    from hallyu_forecast.fetch import sha256_file, verify
+    from hallyu_forecast.schema import validate_panel
+    from hallyu_forecast.sources import all_sources, get_source, resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    started = time.perf_counter()
+    _say(progress, f"Building the panel from {root}")
+    if not allow_changed_files:
+        verify(root)
+    frames = _load_all(root, progress)
+    sources = {s.name: s for s in all_sources()}
+
+    dynamic = [n for n, s in sources.items() if not s.static]
+    universe = sorted(set().union(*(set(frames[n]["iso3"]) for n in dynamic)))
+    pop_years = pd.concat([frames["wdi"][["year", "population_wdi"]].dropna()["year"],
+                           frames["gapminder"][["year", "population_gm"]].dropna()["year"]])
+    last_year = int(pop_years.max())
+    grid = pd.MultiIndex.from_product([universe, range(PANEL_START, last_year + 1)], names=["iso3", "year"])
+    panel = pd.DataFrame(index=grid).reset_index()
+
+    for name, source in sources.items():
+        data = frames[name]
+        cols = [v.name for v in source.variables]
+        if source.static:
+            panel = panel.merge(data[data["iso3"].isin(universe)], on="iso3", how="left")
+            if name in ABSENT_IS_ZERO:
+                panel[cols] = panel[cols].fillna(0.0)
+            continue
+        data = data[data["iso3"].isin(universe)]
+        panel = panel.merge(data, on=["iso3", "year"], how="left")
+        if name in ABSENT_IS_ZERO:
+            last = int(data["year"].max())
+            inside = panel["year"] <= last
+            panel.loc[inside, cols] = panel.loc[inside, cols].fillna(0.0)
+            after = panel["year"] > last
+            if after.any():
+                panel[cols] = panel.groupby("iso3")[cols].ffill().where(after, panel[cols])
+        if name in CARRY_FORWARD:
+            panel[cols] = panel.groupby("iso3")[cols].ffill()
+
+    panel = _derive(panel)
+    dictionary = _dictionary(sources)
+    order = ["iso3", "year"] + [n for n in dictionary["name"] if n not in ("iso3", "year")]
+    panel = panel[order]
+    numeric = order[2:]
+    panel[numeric] = panel[numeric].astype("float64")
+    panel["iso3"] = panel["iso3"].astype(str)
+    panel["year"] = panel["year"].astype("int64")
+    panel = panel.sort_values(["iso3", "year"]).reset_index(drop=True)
+    validate_panel(panel, dictionary)
+
+    countries = _countries(root, universe)
+    files = {name: {raw.path: sha256_file(root / name / raw.path) for raw in get_source(name).files}
+             for name in sources}
+    vintage = {}
+    for name, source in sources.items():
+        if source.static:
+            vintage[name] = "static"
+        else:
+            cols = [v.name for v in source.variables]
+            years = frames[name].dropna(subset=cols, how="all")["year"]
+            vintage[name] = f"{int(years.min())}-{int(years.max())}"
+    meta = {
+        "package_version": __version__,
+        "first_year": PANEL_START,
+        "last_year": last_year,
+        "n_countries": len(universe),
+        "n_rows": len(panel),
+        "n_columns": panel.shape[1],
+        "gdp_2017_to_2021_factor": round(float(panel.attrs.get("gdp_2017_to_2021_factor", np.nan)), 6),
+        "vintage": vintage,
+        "sources": {
+            name: {
+                "title": s.title,
+                "publisher": s.publisher,
+                "license": s.license,
+                "citation": s.citation,
+                "homepage": s.homepage,
+                "files": files[name],
+            }
+            for name, s in sources.items()
+        },
+    }
+    panel.attrs = {}
+    _say(progress, f"Panel: {len(panel)} rows x {panel.shape[1]} columns, {len(universe)} countries, "
+                   f"{PANEL_START}-{last_year}; built in {time.perf_counter() - started:.1f}s")
+    return PanelData(panel, dictionary, countries, meta)
+
+
+def _dictionary(sources: dict) -> pd.DataFrame:
+    rows = [
+        ("iso3", "countrycode", "ISO 3166-1 alpha-3", "Origin country (XKX = Kosovo)", "key"),
+        ("year", "countrycode", "calendar year", "Year the value refers to", "key"),
+    ]
+    role_order = {"target": 0, "government_support": 1, "regime": 2, "local_conditions": 3, "context": 4, "key": 5}
+    variables = []
+    for name, source in sources.items():
+        for v in source.variables:
+            variables.append((v.name, name, v.unit, v.description, v.role))
+    variables += [(n, "derived", u, d, r) for n, u, d, r in DERIVED]
+    names = [v[0] for v in variables]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise DataError(f"Variable name(s) {dupes} are declared by more than one source; rename one.")
+    variables.sort(key=lambda v: role_order.get(v[4], 9))
+    table = pd.DataFrame(rows + variables, columns=["name", "source", "unit", "description", "role"])
+    return table
+
+
+def _countries(root: Path, universe: list[str]) -> pd.DataFrame:
+    from hallyu_forecast.sources import countrycode, wdi
+
+    table = countrycode.country_table(root / "countrycode")
+    meta = wdi.country_metadata(root / "wdi")
+    out = pd.DataFrame({"iso3": universe}).merge(table, on="iso3", how="left").merge(meta, on="iso3", how="left")
+    out.loc[out["iso3"] == "XKX", ["name", "continent"]] = ["Kosovo", "Europe"]
+    missing = out.loc[out["name"].isna(), "iso3"].tolist()
+    if missing:
+        raise DataError(f"No country name for ISO3 {missing}; add them to the countrycode concordance or aliases.")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The embedded default
+
+
+def _embedded(name: str):
+    return resources.files("hallyu_forecast.data").joinpath(name)
+
+
+def write_panel(data: PanelData, dest: str | Path | None = None) -> Path:
+    """Write the panel and its companions to ``dest`` (default: the package's data folder)."""
+    dest = Path(dest) if dest is not None else Path(str(_embedded("panel.parquet"))).parent
+    dest.mkdir(parents=True, exist_ok=True)
+    data.frame.to_parquet(dest / "panel.parquet", index=False, compression="zstd")
+    data.dictionary.to_csv(dest / "dictionary.csv", index=False)
+    data.countries.to_csv(dest / "countries.csv", index=False)
+    (dest / "panel_meta.json").write_text(json.dumps(data.meta, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+                                          encoding="utf-8")
+    return dest
+
+
+def load_panel(path: str | Path | None = None) -> pd.DataFrame:
+    """The country-year panel (embedded default, or a parquet file built by ``data build``).
+
+    Examples
+    --------
+    >>> import hallyu_forecast as hf
+    >>> panel = hf.load_panel()
+    >>> panel[["iso3", "year", "arrivals_0_30", "population"]].head()  # doctest: +SKIP
+    """
+    source = Path(path) if path is not None else _embedded("panel.parquet")
+    try:
+        with source.open("rb") if path is None else open(source, "rb") as fh:
+            return pd.read_parquet(fh)
+    except FileNotFoundError:
+        raise DataError(f"Panel file {source} not found. Run `hallyu-forecast data build` "
+                        "or reinstall the package.") from None
+
+
+def load_dictionary() -> pd.DataFrame:
+    """Data dictionary of the embedded panel: name, source, unit, description, role."""
+    with _embedded("dictionary.csv").open(encoding="utf-8") as fh:
+        return pd.read_csv(fh, keep_default_na=False)
+
+
+def load_countries() -> pd.DataFrame:
+    """Country table of the embedded panel: iso3, name, name_ko, continent, region, income group."""
+    with _embedded("countries.csv").open(encoding="utf-8") as fh:
+        return pd.read_csv(fh, keep_default_na=False, na_values=[""])
+
+
+def panel_metadata() -> dict:
+    """Vintage, checksums and sources of the embedded panel."""
+    with _embedded("panel_meta.json").open(encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def describe(frame: pd.DataFrame, dictionary: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Coverage per variable and per source: countries, years, missing share."""
+    rows = []
+    for var in dictionary.itertuples(index=False):
+        if var.name in ("iso3", "year"):
+            continue
+        present = frame.loc[frame[var.name].notna(), ["iso3", "year"]]
+        rows.append({
+            "variable": var.name,
+            "source": var.source,
+            "role": var.role,
+            "unit": var.unit,
+            "countries": present["iso3"].nunique(),
+            "first_year": int(present["year"].min()) if len(present) else None,
+            "last_year": int(present["year"].max()) if len(present) else None,
+            "missing_share": round(1 - len(present) / len(frame), 3),
+        })
+    variables = pd.DataFrame(rows)
+    by_source = (
+        variables.groupby("source", sort=False)
+        .agg(variables=("variable", "count"), countries=("countries", "max"),
+             first_year=("first_year", "min"), last_year=("last_year", "max"),
+             missing_share=("missing_share", "mean"))
+        .reset_index()
+    )
+    by_source["missing_share"] = by_source["missing_share"].round(3)
+    return {"sources": by_source, "variables": variables}

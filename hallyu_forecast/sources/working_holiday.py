@@ -1,0 +1,144 @@
+"""Korea's Working Holiday (WH) agreements per partner country-year, 1990-2025.
+
+Source: ``working_holiday_from_pages.csv``, compiled by hand from public pages (facts of the
+Ministry of Foreign Affairs' Working Holiday Info Center as reported by news sites and wikis;
+every row cites its page). Long format: one row per fact (``fact_type`` agreement_signed,
+programme_started, mou_signed, joint_statement_signed, in_force, listed_partner_as_of,
+n_partners_as_of). The file exists only in the mirror (url=None).
+
+Variables (per partner ``iso3`` x ``year``, 1990-2025, for the 24 partners named in the file;
+other countries have no agreement, which the panel builder fills with 0):
+
+- ``wh_agreement``: 1 from the first year with any dated fact showing an agreement, MOU,
+  joint statement, programme or partner listing for that country, else 0.
+- ``wh_years``: ``year`` - that first year when ``wh_agreement`` is 1 (0 in the first year), else 0.
+
+Choices:
+
+- Exact start years are known only for Canada (agreement 1996), Japan (programme 2000-04),
+  Ireland (MOU 2009-12) and Austria (joint statement / in force 2012). For every other partner
+  the first year is the date of the earliest list that names it ("listed_partner_as_of": a
+  listed partner has an agreement by that date at the latest): 2012 for the partners of the
+  2012-09-16 list (Australia, New Zealand, France, Germany, Sweden, Denmark, Hong Kong,
+  Taiwan, Czechia, Italy, United Kingdom), 2021 for those first named in the 2021-11-03 list
+  (Netherlands, Belgium, Israel, Chile, Portugal, Hungary, Spain, Poland, Argentina). These
+  are upper bounds on the start year, so ``wh_years`` understates the age of older
+  agreements (Australia's is the oldest but counts from 2012). The 2012 list's order looks
+  chronological (it matches "Denmark = 9th" and "Austria = 15th") but the page does not say
+  so; the order is not used.
+- Denmark's MOU row has no year (and is ignored); Denmark counts from its 2012 listing.
+- The United Kingdom (Youth Mobility Scheme) is on the 2012 list but not the 2021 list, which
+  lists WH agreements only; no termination is recorded, so it stays 1 after 2021.
+- The aggregate row ("(all)", n_partners_as_of: 24 partners as of 2023-02-28) is skipped on
+  purpose: it names no country. The 24th partner of 2023 is not identified in the pages.
+- Agreements are treated as permanent once they exist (no terminations are recorded).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from hallyu_forecast.errors import DataError
+from hallyu_forecast.sources._base import RawFile, Source, Variable
+from hallyu_forecast.sources._io import read_csv
+
+FILE = "working_holiday_from_pages.csv"
+YEARS = range(1990, 2026)
+VARIABLES = ("wh_agreement", "wh_years")
+#: Fact types that show an agreement exists (the year is an upper bound on its start).
+AGREEMENT_FACTS = (
+    "agreement_signed",
+    "programme_started",
+    "mou_signed",
+    "joint_statement_signed",
+    "in_force",
+    "listed_partner_as_of",
+)
+#: Fact types deliberately ignored (no country).
+AGGREGATE_FACTS = ("n_partners_as_of",)
+
+
+def first_years(folder: Path) -> pd.Series:
+    """First year with an agreement fact, per partner ISO3."""
+    path = Path(folder) / FILE
+    raw = read_csv(path, columns=["country", "iso3c", "fact_type", "year", "source_url"])
+    if raw["fact_type"].isna().any() or raw["source_url"].isna().any():
+        raise DataError(
+            f"{path}: columns `fact_type`/`source_url` are empty in some rows although every fact in the "
+            "original file has both; the file looks truncated or damaged. Restore it from the mirror "
+            "(HALLYU_DATA_DIR)."
+        )
+    unknown = sorted(set(raw["fact_type"]) - set(AGREEMENT_FACTS) - set(AGGREGATE_FACTS))
+    if unknown:
+        raise DataError(
+            f"{path}: unknown fact_type value(s) {unknown}; add them to working_holiday.AGREEMENT_FACTS "
+            "or AGGREGATE_FACTS deliberately."
+        )
+    facts = raw[raw["fact_type"].isin(AGREEMENT_FACTS)]
+    if facts["iso3c"].isna().any():
+        raise DataError(
+            f"{path}: agreement facts without `iso3c` for "
+            f"{sorted(facts.loc[facts['iso3c'].isna(), 'country'].astype(str))}; "
+            "fill in the ISO3 code."
+        )
+    years = pd.to_numeric(facts["year"], errors="coerce")
+    facts = facts.assign(year=years).dropna(subset=["year"])  # Denmark's undated MOU row
+    first = facts.groupby(facts["iso3c"].str.strip())["year"].min().astype("int64")
+    first.index.name = "iso3"
+    return first
+
+
+def load(folder: Path) -> pd.DataFrame:
+    """Return iso3, year (1990-2025), wh_agreement and wh_years for every partner named in the file."""
+    first = first_years(folder)
+    grid = pd.MultiIndex.from_product([sorted(first.index), list(YEARS)], names=["iso3", "year"]).to_frame(
+        index=False
+    )
+    start = grid["iso3"].map(first)
+    active = grid["year"] >= start
+    grid["wh_agreement"] = active.astype("float64")
+    grid["wh_years"] = (grid["year"] - start).where(active, 0).astype("float64")
+    grid["iso3"] = grid["iso3"].astype(str)
+    grid["year"] = grid["year"].astype("int64")
+    return grid[["iso3", "year", *VARIABLES]]
+
+
+SOURCE = Source(
+    name="working_holiday",
+    title="Korea's Working Holiday agreements (compiled from public pages)",
+    publisher="Facts: Ministry of Foreign Affairs of Korea, Working Holiday Info Center (as reported by "
+    "news sites and wikis); compilation: hallyu_forecast",
+    license="Facts from public pages; compilation CC0 (hallyu_forecast mirror)",
+    citation=(
+        "hallyu_forecast (2026). Korea Working Holiday agreements compiled from public pages; each row "
+        "cites its source page (working_holiday_from_pages.csv). Authoritative list: https://whic.mofa.go.kr"
+    ),
+    homepage="https://whic.mofa.go.kr",
+    files=(RawFile(FILE, sha256="877211b479f69fd4cef4be8e816ccd7ad704450273c97fe7f3762c8191cbc63b", url=None),),
+    variables=(
+        Variable(
+            "wh_agreement",
+            "1/0",
+            "1 from the first year a Working Holiday agreement/MOU/programme with Korea is documented "
+            "(or the partner is named on a dated partner list: 2012-09-16, 2021-11-03)",
+            "government_support",
+        ),
+        Variable(
+            "wh_years",
+            "years",
+            "Years since the first documented year of the Working Holiday agreement (0 without one); "
+            "a lower bound where the start year is only bounded by a partner list",
+            "government_support",
+        ),
+    ),
+    loader=load,
+    notes=(
+        "Compiled by hand from public pages (file exists only in the mirror; url=None). Exact years only for "
+        "CAN 1996, JPN 2000, IRL 2009, AUT 2012; other partners start at the date of the first list naming "
+        "them (2012 or 2021; upper bounds, so wh_years understates older agreements). The 2012 list's "
+        "apparent chronological order is not used. UK (YMS) kept at 1 after 2021. Aggregate row (24 "
+        "partners as of 2023-02-28) skipped. Rows for the 24 partners, 1990-2025; others = 0 in the panel."
+    ),
+)
