@@ -27,7 +27,7 @@ _LAZY = {
     "load_feature_specs": "hallyu_forecast.features",
     "HallyuForecaster": "hallyu_forecast.forecaster",
     "backtest": "hallyu_forecast.backtest",
-    "predict": "hallyu_forecast.predict",
+    "predict": "hallyu_forecast.inference",
     "explain": "hallyu_forecast.explain",
     "to_iso3": "hallyu_forecast.countries",
 }

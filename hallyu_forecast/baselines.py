@@ -5,8 +5,8 @@ Every baseline returns the same columns as :meth:`HallyuForecaster.predict` (int
 They forecast only rows with a known target at the origin (``y_origin``); others get NaN.
 
 - :class:`Persistence` -- ``y_origin`` (last observed value).
-- :class:`PersistenceDrift` -- ``y_origin + h * drift``, drift = pooled mean yearly change of
-  the training rows (the strongest naive baseline for this data).
+- :class:`PersistenceDrift` -- ``y_origin + h * drift``, drift = pooled mean (``estimator="median"``:
+  median) yearly change of the training rows (the strongest naive baseline for this data).
 - :class:`CountryMean` -- mean of the country's observed target up to the origin.
 - :class:`RidgeBaseline` -- ridge regression per horizon on the same features (median imputation
   and scaling fitted on the training rows only), learning the change over drift by default.
@@ -69,18 +69,21 @@ class Persistence(_Baseline):
 
 
 class PersistenceDrift(_Baseline):
-    """Last value plus ``h`` times the pooled mean yearly change of the training rows."""
+    """Last value plus ``h`` times the pooled mean (or median) yearly change of the training rows."""
 
     name = "persistence_drift"
 
-    def __init__(self, exclude_covid_targets=True):
+    def __init__(self, exclude_covid_targets=True, estimator="mean"):
         self.exclude_covid_targets = exclude_covid_targets
+        self.estimator = estimator
 
     def fit(self, fm, y=None):
         rows = self._rows(fm)
         if rows[["y", "y_origin"]].dropna().empty:
             raise DataError("No training rows with both `y` and `y_origin`: cannot estimate the drift.")
-        self.drift_ = pooled_drift(rows)
+        if self.estimator not in ("mean", "median"):
+            raise ConfigError(f"`estimator` must be 'mean' or 'median'. Got {self.estimator!r}.")
+        self.drift_ = pooled_drift(rows, self.estimator)
         self.fitted_ = True
         return self
 
@@ -134,7 +137,9 @@ class RidgeBaseline(_Baseline):
     name = "ridge"
 
     def __init__(self, target_mode="change_over_drift", alphas=(0.1, 1.0, 10.0, 100.0, 1000.0), features=None,
-                 exclude_covid_targets=True):
+                 exclude_covid_targets=True, fit_intercept=True, demean_years=False):
+        self.fit_intercept = fit_intercept
+        self.demean_years = demean_years
         self.target_mode = target_mode
         self.alphas = alphas
         self.features = features
@@ -145,6 +150,9 @@ class RidgeBaseline(_Baseline):
         if self.target_mode == "level":
             return y
         change = y - rows["y_origin"].to_numpy(float)
+        if self.demean_years:
+            return change - pd.Series(change, index=rows.index).groupby(
+                [rows["target_year"], rows["horizon"]]).transform("mean").to_numpy()
         return change if self.target_mode == "change" else change - rows["horizon"].to_numpy(float) * self.drift_
 
     def fit(self, fm, y=None):
@@ -167,7 +175,7 @@ class RidgeBaseline(_Baseline):
         for h, part in rows.groupby("horizon", sort=True):
             X = part[self.features_].to_numpy(float)
             model = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
-                                  RidgeCV(alphas=tuple(self.alphas)))
+                                  RidgeCV(alphas=tuple(self.alphas), fit_intercept=self.fit_intercept))
             self.models_[int(h)] = model.fit(X, self._target(part))
         self.fitted_ = True
         return self

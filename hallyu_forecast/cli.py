@@ -115,11 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _register_model_commands(sub) -> None:
-    """Model commands live in hallyu_forecast.commands so that this module stays light."""
-    try:
-        from hallyu_forecast import commands
-    except ImportError:  # pragma: no cover - only during development of the data layer
-        return
+    """Model commands live in hallyu_forecast.commands (imports there stay inside functions)."""
+    from hallyu_forecast import commands
+
     commands.register(sub)
 
 

@@ -71,6 +71,7 @@ from hallyu_forecast.errors import ConfigError, DataError, ModelError
 
 TARGET_MODES = ("level", "change", "change_over_drift")
 COVID_METHODS = ("anchor_recovery", "back_to_2019", "none")
+OBJECTIVES = ("l2", "huber", "l1")
 KEY_COLUMNS = ("iso3", "origin", "horizon", "target_year", "y", "y_origin")
 LAST_NORMAL_YEAR = 2019
 
@@ -99,16 +100,17 @@ def training_rows(frame: pd.DataFrame, exclude_covid_targets: bool = True,
     return frame[keep]
 
 
-def pooled_drift(rows: pd.DataFrame) -> float:
-    """Pooled mean yearly change of the target in ``rows`` (horizon-1 rows; else change / h)."""
+def pooled_drift(rows: pd.DataFrame, estimator: str = "mean") -> float:
+    """Pooled mean (or median) yearly change of the target in ``rows`` (horizon-1 rows; else change / h)."""
     ok = rows["y"].notna() & rows["y_origin"].notna()
     one = rows[ok & (rows["horizon"] == 1)]
     if len(one):
-        return float((one["y"] - one["y_origin"]).mean())
-    some = rows[ok]
-    if len(some):
-        return float(((some["y"] - some["y_origin"]) / some["horizon"]).mean())
-    return 0.0
+        change = one["y"] - one["y_origin"]
+    elif ok.any():
+        change = (rows.loc[ok, "y"] - rows.loc[ok, "y_origin"]) / rows.loc[ok, "horizon"]
+    else:
+        return 0.0
+    return float(change.median() if estimator == "median" else change.mean())
 
 
 def observed_levels(frame: pd.DataFrame) -> pd.DataFrame:
@@ -229,7 +231,8 @@ class HallyuForecaster(BaseEstimator):
 
     def __init__(self, target_mode="change_over_drift", n_estimators=150, learning_rate=0.03, num_leaves=4,
                  max_depth=2, min_child_samples=30, subsample=0.8, subsample_freq=1, colsample_bytree=0.5,
-                 reg_lambda=5.0, reg_alpha=0.0, min_split_gain=0.0, shrinkage=1.0, features=None,
+                 reg_lambda=5.0, reg_alpha=0.0, min_split_gain=0.0, objective="huber", huber_delta=0.15,
+                 shrinkage="auto", drift="mean", features=None,
                  interval_levels=(0.8, 0.95), calibration_origins=3, min_calibration=20, new_market=True,
                  new_market_params=None, exclude_covid_targets=True, covid_years=COVID_YEARS,
                  covid_method="anchor_recovery", random_state=0, n_jobs=1):
@@ -245,7 +248,10 @@ class HallyuForecaster(BaseEstimator):
         self.reg_lambda = reg_lambda
         self.reg_alpha = reg_alpha
         self.min_split_gain = min_split_gain
+        self.objective = objective
+        self.huber_delta = huber_delta
         self.shrinkage = shrinkage
+        self.drift = drift
         self.features = features
         self.interval_levels = interval_levels
         self.calibration_origins = calibration_origins
@@ -273,8 +279,12 @@ class HallyuForecaster(BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ConfigError(f"`{name}` must be an integer >= 1. Got {value!r}.")
-        if not 0 <= float(self.shrinkage) <= 1:
-            raise ConfigError(f"`shrinkage` must be between 0 and 1. Got {self.shrinkage!r}.")
+        if self.shrinkage != "auto" and (isinstance(self.shrinkage, (bool, str)) or not 0 <= float(self.shrinkage) <= 1):
+            raise ConfigError(f"`shrinkage` must be between 0 and 1, or 'auto'. Got {self.shrinkage!r}.")
+        if self.drift not in ("mean", "median"):
+            raise ConfigError(f"`drift` must be 'mean' or 'median'. Got {self.drift!r}.")
+        if self.objective not in OBJECTIVES:
+            raise ConfigError(f"`objective` must be 'l2', 'huber' or 'l1'. Got {self.objective!r}.")
         if not 0 < float(self.learning_rate) <= 1:
             raise ConfigError(f"`learning_rate` must be in (0, 1]. Got {self.learning_rate!r}.")
 
@@ -283,9 +293,19 @@ class HallyuForecaster(BaseEstimator):
                       max_depth=self.max_depth, min_child_samples=self.min_child_samples, subsample=self.subsample,
                       subsample_freq=self.subsample_freq, colsample_bytree=self.colsample_bytree,
                       reg_lambda=self.reg_lambda, reg_alpha=self.reg_alpha, min_split_gain=self.min_split_gain)
+        params["objective"] = {"l2": "regression", "l1": "regression_l1", "huber": "huber"}[self.objective]
+        if self.objective == "huber":
+            params["alpha"] = float(self.huber_delta)
         params.update(overrides or {})
         params.update(random_state=int(self.random_state), n_jobs=int(self.n_jobs), deterministic=True,
                       force_row_wise=True, verbose=-1)
+        return params
+
+    def _new_market_lgbm_params(self) -> dict:
+        """LightGBM parameters of the new-market model: squared error on levels, then ``new_market_params``."""
+        params = self._lgbm_params({"objective": "regression"})
+        params.pop("alpha", None)
+        params.update(self.new_market_params or {})
         return params
 
     # ------------------------------------------------------------------ core fitting
@@ -298,20 +318,20 @@ class HallyuForecaster(BaseEstimator):
             return change
         return change - rows["horizon"].to_numpy(float) * drift
 
-    def _decode(self, raw: np.ndarray, rows: pd.DataFrame, drift: float) -> np.ndarray:
+    def _decode(self, raw: np.ndarray, rows: pd.DataFrame, drift: float, shrinkage: float = 1.0) -> np.ndarray:
         if self.target_mode == "level":
             return raw
         base = rows["y_origin"].to_numpy(float)
         if self.target_mode == "change":
             return base + raw
-        return base + rows["horizon"].to_numpy(float) * drift + float(self.shrinkage) * raw
+        return base + rows["horizon"].to_numpy(float) * drift + shrinkage * raw
 
     def _fit_core(self, rows: pd.DataFrame, features: list[str]) -> _Core:
         from lightgbm import LGBMRegressor
 
         if self.target_mode != "level":
             rows = rows[rows["y_origin"].notna()]
-        drift = pooled_drift(rows)
+        drift = pooled_drift(rows, self.drift)
         models = {}
         for h, part in rows.groupby("horizon", sort=True):
             if not len(part):
@@ -321,7 +341,8 @@ class HallyuForecaster(BaseEstimator):
             models[int(h)] = model
         return _Core(drift, models)
 
-    def _predict_core(self, core: _Core, rows: pd.DataFrame, features: list[str]) -> np.ndarray:
+    def _predict_core(self, core: _Core, rows: pd.DataFrame, features: list[str], shrinkage: float = 1.0,
+                      raw_out: np.ndarray | None = None) -> np.ndarray:
         out = np.full(len(rows), np.nan)
         horizon = rows["horizon"].to_numpy()
         for h, model in core.models.items():
@@ -329,11 +350,13 @@ class HallyuForecaster(BaseEstimator):
             if mask.any():
                 part = rows[mask]
                 raw = model.predict(part[features].to_numpy(float))
-                out[mask] = self._decode(raw, part, core.drift)
+                out[mask] = self._decode(raw, part, core.drift, shrinkage)
+                if raw_out is not None:
+                    raw_out[mask] = raw
         return out
 
-    def _calibrate(self, rows: pd.DataFrame, features: list[str]) -> dict[int, np.ndarray]:
-        """Rolling-origin calibration scores per horizon (see the module docstring)."""
+    def _calibrate(self, rows: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+        """Rolling-origin calibration forecasts: horizon, y, base (shrinkage 0) and raw model output."""
         if self.target_mode != "level":
             rows = rows[rows["y_origin"].notna()]
         wanted: dict[int, list[int]] = {}
@@ -343,18 +366,40 @@ class HallyuForecaster(BaseEstimator):
             usable = [int(s) for s in candidates
                       if ((rows["horizon"] == h) & (rows["target_year"] <= s)).any()]
             wanted[h] = usable[: self.calibration_origins]
-        scores: dict[int, list[np.ndarray]] = {h: [] for h in self.horizons_}
+        parts = []
         for s in sorted(set().union(*wanted.values())):
             core = self._fit_core(rows[rows["target_year"] <= s], features)
             test = rows[(rows["origin"] == s) & rows["horizon"].isin([h for h, ss in wanted.items() if s in ss])]
             if not len(test):
                 continue
-            pred = self._predict_core(core, test, features)
-            err = test["y"].to_numpy(float) - pred
-            for h in pd.unique(test["horizon"]):
-                mask = (test["horizon"] == h).to_numpy() & np.isfinite(err)
-                scores[int(h)].append(np.abs(err[mask]))
-        return {h: np.concatenate(v) if v else np.array([]) for h, v in scores.items()}
+            raw = np.full(len(test), np.nan)
+            base = self._predict_core(core, test, features, shrinkage=0.0, raw_out=raw)
+            parts.append(pd.DataFrame({"horizon": test["horizon"].to_numpy(), "y": test["y"].to_numpy(float),
+                                       "base": base, "raw": raw}))
+        cols = ["horizon", "y", "base", "raw"]
+        cal = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols, dtype=float)
+        return cal[np.isfinite(cal["base"].to_numpy(float)) & np.isfinite(cal["raw"].to_numpy(float))]
+
+    def _choose_shrinkage(self, cal: pd.DataFrame) -> float:
+        """``shrinkage`` param, or for "auto" the least-squares weight of the model on the calibration folds."""
+        if self.target_mode != "change_over_drift":
+            return 1.0
+        if self.shrinkage != "auto":
+            return float(self.shrinkage)
+        if cal.empty:
+            return 0.0
+        resid = (cal["y"] - cal["base"]).to_numpy(float)
+        raw = cal["raw"].to_numpy(float)
+        denom = float(raw @ raw)
+        return float(np.clip((resid @ raw) / denom, 0.0, 1.0)) if denom > 0 else 0.0
+
+    def _scores(self, cal: pd.DataFrame, shrinkage: float) -> dict[int, np.ndarray]:
+        pred = cal["base"].to_numpy(float)  # for "level" and "change" the model output is already in it
+        if self.target_mode == "change_over_drift":
+            pred = pred + shrinkage * cal["raw"].to_numpy(float)
+        err = np.abs(cal["y"].to_numpy(float) - pred)
+        horizon = cal["horizon"].to_numpy()
+        return {h: err[horizon == h] for h in self.horizons_}
 
     def _half_widths(self, scores: dict[int, np.ndarray], fallback: dict[int, np.ndarray]) -> dict:
         out = {}
@@ -371,7 +416,7 @@ class HallyuForecaster(BaseEstimator):
         self.nm_model_ = None
         if not self.new_market or not self.nm_features_:
             return
-        nm = NewMarketModel(params=self._lgbm_params(self.new_market_params), features=self.nm_features_,
+        nm = NewMarketModel(params=self._new_market_lgbm_params(), features=self.nm_features_,
                             interval_levels=self.interval_levels, min_calibration=self.min_calibration,
                             exclude_covid_targets=self.exclude_covid_targets, covid_years=self.covid_years)
         self.nm_model_ = nm.fit(fm)
@@ -430,7 +475,9 @@ class HallyuForecaster(BaseEstimator):
         self.horizons_ = tuple(sorted(int(h) for h in usable["horizon"].unique()))
         core = self._fit_core(rows, features)
         self.models_, self.drift_ = core.models, core.drift
-        self.scores_ = self._calibrate(rows, features)
+        self.calibration_ = self._calibrate(rows, features)
+        self.shrinkage_ = self._choose_shrinkage(self.calibration_)
+        self.scores_ = self._scores(self.calibration_, self.shrinkage_)
         naive = {h: self._encode(usable[usable["horizon"] == h], self.drift_) for h in self.horizons_}
         if self.target_mode == "level":
             naive = {h: usable.loc[usable["horizon"] == h, "y"].to_numpy() - usable["y"].mean()
@@ -480,7 +527,7 @@ class HallyuForecaster(BaseEstimator):
         horizon = frame["horizon"].to_numpy()
         if history.any():
             core = _Core(self.drift_, self.models_)
-            pred[history] = self._predict_core(core, frame[history], self.features_)
+            pred[history] = self._predict_core(core, frame[history], self.features_, self.shrinkage_)
             model[history] = "history"
             for level in levels:
                 hw = np.array([self.half_widths_[int(h)][level] for h in horizon[history]])

@@ -1,0 +1,182 @@
+"""Model commands of the CLI: train, backtest, tune, predict, explain, report."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+
+def _config(args):
+    from hallyu_forecast.config import load_config
+
+    return load_config(args.experiment)
+
+
+def _train(args) -> int:
+    from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, save_bundle
+    from hallyu_forecast.training import train
+    from hallyu_forecast.tuning import read_params
+
+    start = time.perf_counter()
+    cfg = _config(args)
+    params = read_params(args.params) if args.params else None
+    bundle, result, uri = train(cfg, params=params, register=args.register, run_backtest=not args.no_backtest,
+                                track=not args.no_track, progress=print)
+    if result is not None:
+        print()
+        print(result.report())
+    if args.save_default:
+        save_bundle(bundle, DEFAULT_MODEL_DIR)
+        print(f"\nSaved as the package's default model: {DEFAULT_MODEL_DIR}")
+    if args.out:
+        save_bundle(bundle, args.out)
+        print(f"\nSaved the model bundle to {args.out}")
+    if uri:
+        print(f"\nMLflow model: {uri}" + (f" (registered as {args.register})" if args.register else ""))
+    print(f"train finished in {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def _backtest(args) -> int:
+    from hallyu_forecast.backtest import backtest
+    from hallyu_forecast.training import backtest_metrics
+
+    cfg = _config(args)
+    start = time.perf_counter()
+    if args.no_track:
+        result = backtest(cfg, progress=print)
+    else:
+        import mlflow
+
+        from hallyu_forecast import tracking
+
+        with tracking.run("backtest", cfg):
+            result = backtest(cfg, progress=print)
+            mlflow.log_metrics(backtest_metrics(result))
+            tracking.log_frames(result.to_frames(), "backtest")
+            mlflow.log_text(result.report(), "backtest/report.txt")
+    print()
+    print(result.report())
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in result.to_frames().items():
+            frame.to_csv(out / f"{name}.csv", index=False)
+        print(f"\nTables written to {out}/")
+    print(f"backtest finished in {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def _tune(args) -> int:
+    from hallyu_forecast.tuning import tune
+
+    cfg = _config(args)
+    start = time.perf_counter()
+    study, path = tune(cfg, n_trials=args.n_trials, storage=args.storage, study_name=args.study_name,
+                       timeout=args.timeout, out=args.out, track=not args.no_track, progress=print)
+    print(f"\nBest RMSE {study.best_value:.4f} with {json.dumps(study.best_params)}")
+    print(f"Best parameters written to {path}; use them with `hallyu-forecast train --params {path}`.")
+    print(f"tune finished in {time.perf_counter() - start:.1f}s ({len(study.trials)} trials in the study)")
+    return 0
+
+
+def _predict(args) -> int:
+    import pandas as pd
+
+    from hallyu_forecast.inference import predict
+
+    horizons = args.horizon or [1]
+    out = predict(countries=args.country, horizon=horizons, origin=args.origin, model=args.model)
+    if args.csv:
+        out.to_csv(args.csv, index=False)
+        print(f"Wrote {len(out)} forecasts to {args.csv}")
+        return 0
+    if args.json:
+        print(out.to_json(orient="records", indent=1, force_ascii=False))
+        return 0
+    show = out[["iso3", "country", "origin", "target_year", "prediction", "lower", "upper",
+                "prediction_arrivals", "lower_arrivals", "upper_arrivals", "model"]].copy()
+    for col in ("prediction_arrivals", "lower_arrivals", "upper_arrivals"):
+        show[col] = show[col].round(-1)
+    with pd.option_context("display.width", 200, "display.max_rows", 400, "display.max_columns", 20):
+        print(show.to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}"))
+    notes = sorted(set(out["note"]))
+    print("\nprediction/lower/upper: log youth (0-30) arrivals per 100k population, 80% interval; "
+          "*_arrivals: persons (population known at the origin).")
+    for note in notes:
+        print(f"note: {note}")
+    return 0
+
+
+def _explain(args) -> int:
+    from hallyu_forecast.explain import explain
+
+    expl = explain(model=args.model, countries=args.country, years=[args.origin] if args.origin else None,
+                   horizon=args.horizon)
+    for iso3 in expl.countries():
+        print(expl.country_table(iso3, as_text=True))
+        print()
+    return 0
+
+
+def _report(args) -> int:
+    from hallyu_forecast.report import build_report
+
+    start = time.perf_counter()
+    path = build_report(out=args.out, model=args.model, track=not args.no_track, progress=print)
+    size = Path(path).stat().st_size / 1024
+    print(f"Wrote {path} ({size:,.0f} KiB) in {time.perf_counter() - start:.1f}s")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the model commands to the CLI's sub-parser."""
+    exp_help = "experiment config (.toml path or a packaged name such as default); default: default"
+    p = sub.add_parser("train", help="backtest an experiment, fit the final model, log both to MLflow")
+    p.add_argument("--experiment", default=None, help=exp_help)
+    p.add_argument("--params", help="JSON file of tuned parameters written by `tune`")
+    p.add_argument("--register", metavar="NAME", help="register the model in the MLflow model registry")
+    p.add_argument("--no-backtest", action="store_true", help="only fit the final model")
+    p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    p.add_argument("--out", help="also save the model bundle to this folder")
+    p.add_argument("--save-default", action="store_true", help="replace the model shipped with the package")
+    p.set_defaults(func=_train)
+
+    p = sub.add_parser("backtest", help="rolling-origin backtest against naive baselines")
+    p.add_argument("--experiment", default=None, help=exp_help)
+    p.add_argument("--out", help="folder for the backtest tables (CSV)")
+    p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    p.set_defaults(func=_backtest)
+
+    p = sub.add_parser("tune", help="Optuna search on time-ordered folds (persistent study)")
+    p.add_argument("--experiment", default=None, help=exp_help)
+    p.add_argument("--n-trials", type=int, default=None, help="trials to run (default: the config's)")
+    p.add_argument("--storage", help="Optuna RDB URL (default sqlite:///./optuna.db)")
+    p.add_argument("--study-name", help="default hallyu_forecast-<experiment>")
+    p.add_argument("--timeout", type=float, help="seconds")
+    p.add_argument("--out", help="where to write the best parameters (default tuned/<experiment>.json)")
+    p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    p.set_defaults(func=_tune)
+
+    p = sub.add_parser("predict", help="forecasts with prediction intervals")
+    p.add_argument("--country", action="append", help="ISO3 code or English name (repeatable); default all")
+    p.add_argument("--horizon", type=int, action="append", help="1, 2 or 3 (repeatable); default 1")
+    p.add_argument("--origin", type=int, help="forecast origin year (default: latest year with data)")
+    p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", help="write all columns to this CSV file")
+    p.set_defaults(func=_predict)
+
+    p = sub.add_parser("explain", help="grouped SHAP attribution table for countries")
+    p.add_argument("--country", action="append", required=True, help="ISO3 code or English name (repeatable)")
+    p.add_argument("--horizon", type=int, default=1)
+    p.add_argument("--origin", type=int, help="origin year (default: latest year with data)")
+    p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
+    p.set_defaults(func=_explain)
+
+    p = sub.add_parser("report", help="self-contained HTML report for policy analysts")
+    p.add_argument("--out", default="report.html")
+    p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
+    p.add_argument("--no-track", action="store_true", help="do not log the report to MLflow")
+    p.set_defaults(func=_report)

@@ -1,0 +1,172 @@
+"""``predict()``: forecasts with prediction intervals, on the target scale and in arrivals.
+
+Examples
+--------
+>>> from hallyu_forecast import predict
+>>> predict(["MEX", "Japan"], horizon=3)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from hallyu_forecast.errors import ConfigError, ModelError
+
+OUTPUT_COLUMNS = [
+    "iso3", "country", "origin", "horizon", "target_year", "prediction", "lower", "upper",
+    "lower_95", "upper_95", "prediction_natural", "prediction_arrivals", "lower_arrivals",
+    "upper_arrivals", "model", "note",
+]
+
+
+def resolve_model(model=None):
+    """A :class:`ModelBundle` from ``None`` (shipped default), a bundle folder, a fitted bundle,
+    or an MLflow model URI (``runs:/<id>/model``, ``models:/<name>/<version>``, a local path)."""
+    from hallyu_forecast.bundle import ModelBundle, load_bundle
+
+    if model is None or isinstance(model, ModelBundle):
+        return load_bundle() if model is None else model
+    text = str(model)
+    path = Path(text)
+    if path.is_dir() and (path / "meta.json").is_file():
+        return load_bundle(path)
+    import mlflow.pyfunc
+
+    from hallyu_forecast.tracking import configure
+
+    configure()
+    try:
+        loaded = mlflow.pyfunc.load_model(text)
+    except Exception as exc:  # MlflowException, OSError, ...: all mean "cannot load this URI"
+        raise ModelError(f"Model `{text}` could not be loaded ({type(exc).__name__}: {str(exc)[:200]}). "
+                         "Pass an MLflow model URI such as runs:/<run_id>/model or models:/<name>/<version>, "
+                         "or a bundle folder; omit it to use the shipped default model.") from None
+    inner = loaded.unwrap_python_model()
+    if not hasattr(inner, "bundle"):
+        raise ModelError(f"Model `{text}` is not a hallyu_forecast model (no feature groups or bundle).")
+    return inner.bundle
+
+
+def resolve_countries(countries, table: pd.DataFrame) -> list[str]:
+    """ISO3 codes from ISO3 codes or English names (case-insensitive)."""
+    if isinstance(countries, str):
+        countries = [countries]
+    by_name = {str(n).casefold(): c for n, c in zip(table["name"], table["iso3"])}
+    known = set(table["iso3"])
+    out, unknown = [], []
+    for value in countries:
+        key = str(value).strip()
+        if key.upper() in known:
+            out.append(key.upper())
+        elif key.casefold() in by_name:
+            out.append(by_name[key.casefold()])
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ConfigError(f"Unknown country {', '.join(repr(u) for u in unknown)}. Use ISO3 codes such as "
+                          "'MEX' or English names; see hallyu_forecast.load_countries().")
+    return list(dict.fromkeys(out))
+
+
+def _check_horizon(horizon, allowed) -> list[int]:
+    values = [horizon] if np.isscalar(horizon) else list(horizon)
+    allowed = sorted(int(h) for h in allowed)
+    text = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}" if len(allowed) > 1 else str(allowed[0])
+    for h in values:
+        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or int(h) not in allowed:
+            raise ConfigError(f"`horizon` must be {text}. Got {h!r}.")
+    return sorted(set(int(h) for h in values))
+
+
+def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None) -> pd.DataFrame:
+    """Forecast from ``panel`` with ``bundle`` (shared by :func:`predict` and the MLflow pyfunc)."""
+    from hallyu_forecast.features import inverse_target, target_series
+    from hallyu_forecast.panel import load_countries
+
+    model = bundle.forecaster
+    horizons = _check_horizon(horizon, model.horizons_)
+    tspec = bundle.specs.targets[bundle.target]
+    y = target_series(panel, tspec, base=Path(bundle.specs.folder))
+    observed = panel.loc[y.notna(), "year"]
+    if observed.empty:
+        raise ConfigError("The panel has no observed target values; nothing to forecast from.")
+    first, last = int(observed.min()), int(observed.max())
+    if origin is None:
+        origin = last
+    if isinstance(origin, bool) or not isinstance(origin, (int, np.integer)) or not first <= origin <= last:
+        raise ConfigError(f"`origin` must be a year with target data ({first}-{last}). Got {origin!r}.")
+    table = load_countries()
+    if countries is None:
+        codes = sorted(set(panel["iso3"]) - {"KOR"})
+    else:
+        codes = resolve_countries(countries, table)
+        if "KOR" in codes:
+            raise ConfigError("Korea is the destination, not an origin country: remove 'KOR'.")
+        missing = sorted(set(codes) - set(panel["iso3"]))
+        if missing:
+            raise ConfigError(f"Country {missing} has no rows in the panel; add its covariates first.")
+    fm = bundle.features(panel, origins=[int(origin)], horizons=horizons, countries=codes)
+    out = model.predict(fm)
+    out = out[out["model"] != "none"].reset_index(drop=True)
+    if countries is not None:
+        lost = sorted(set(codes) - set(out["iso3"]))
+        if lost:
+            raise ConfigError(f"No forecast possible for {lost} at origin {origin}: no target history and no "
+                              "covariates for the new-market model.")
+    names = table.set_index("iso3")["name"]
+    out.insert(1, "country", out["iso3"].map(names))
+    out = out.rename(columns={"lower_80": "lower", "upper_80": "upper"})
+    # Natural scale and arrivals: the denominator (population) is the latest known at the origin.
+    natural = {c: inverse_target(out[c], tspec) for c in ("prediction", "lower", "upper")}
+    out["prediction_natural"] = natural["prediction"]
+    if tspec.numerator and tspec.numerator.startswith("arrivals") and tspec.denominator:
+        denom = panel[panel["year"] <= origin].dropna(subset=[tspec.denominator])
+        denom = denom.groupby("iso3")[tspec.denominator].last()
+        scale = out["iso3"].map(denom) / tspec.scale
+        for key, values in natural.items():
+            out[f"{key}_arrivals" if key != "prediction" else "prediction_arrivals"] = values * scale
+    else:
+        for col in ("prediction_arrivals", "lower_arrivals", "upper_arrivals"):
+            out[col] = np.nan
+    notes = np.where(out["model"] == "new_market", "no target history: covariates-only new-market model",
+                     "history model")
+    if "covid_adjusted" in out:
+        notes = np.where(out["covid_adjusted"], "COVID origin: anchored on 2019 with recovery", notes)
+    out["note"] = notes
+    return out[OUTPUT_COLUMNS].sort_values(["iso3", "horizon"]).reset_index(drop=True)
+
+
+def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterable[int] = 1,
+            origin: int | None = None, model=None) -> pd.DataFrame:
+    """Forecast Hallyu intensity with prediction intervals.
+
+    Parameters
+    ----------
+    countries : str or list of str, optional
+        ISO3 codes or English names; default every country with target history or covariates.
+    horizon : int or list of int
+        Years ahead of the origin (1, 2 or 3).
+    origin : int, optional
+        Forecast origin (a year with target data); default the latest such year.
+    model : optional
+        ``None`` (the default model shipped with the package), an MLflow model URI, or a bundle folder.
+
+    Returns
+    -------
+    DataFrame
+        iso3, country, origin, horizon, target_year, prediction, lower, upper (80% interval),
+        lower_95, upper_95 (model scale, e.g. log youth arrivals per 100k), prediction_natural
+        (back-transformed), prediction_arrivals, lower_arrivals, upper_arrivals (persons, using the
+        population known at the origin), model ("history" or "new_market": which model answered),
+        note.
+
+    Examples
+    --------
+    >>> predict("MEX", horizon=3)  # doctest: +SKIP
+    """
+    bundle = resolve_model(model)
+    return forecast(bundle, bundle.load_panel(), countries=countries, horizon=horizon, origin=origin)

@@ -1,0 +1,93 @@
+"""Training pipeline: backtest an experiment, fit the final model, record everything in MLflow."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+import pandas as pd
+
+from hallyu_forecast.errors import ConfigError
+
+
+def with_params(cfg, params: dict | None):
+    """``cfg`` with model parameters overridden (e.g. the best ones from ``tune``)."""
+    if not params:
+        return cfg
+    unknown = sorted(set(params) - set(cfg.make_forecaster().get_params()))
+    if unknown:
+        raise ConfigError(f"Unknown model parameter(s) {unknown} for HallyuForecaster.")
+    return dataclasses.replace(cfg, model={**cfg.model, **params})
+
+
+def fit_final(cfg, panel: pd.DataFrame | None = None):
+    """Fit the experiment's forecaster on every origin with known targets; return a ModelBundle."""
+    from hallyu_forecast.bundle import ModelBundle
+    from hallyu_forecast.panel import load_panel, panel_metadata
+
+    panel = load_panel() if panel is None else panel
+    last = int(panel["year"].max())
+    fm = cfg.build_features(panel, origins=range(int(panel["year"].min()), last + 1))
+    model = cfg.make_forecaster().fit(fm)
+    meta = {"experiment": cfg.name, "config": cfg.to_dict(), "max_target_year": int(model.max_target_year_),
+            "n_train": int(model.n_train_), "data_vintage": panel_metadata()["vintage"]}
+    return ModelBundle(forecaster=model, specs=fm.specs, target=fm.target.name, meta=meta)
+
+
+def backtest_metrics(result) -> dict[str, float]:
+    """Flat metrics of a backtest for MLflow: RMSE/MAE/MASE per model and horizon, ratios, coverage."""
+    metrics: dict[str, float] = {}
+    for row in result.metrics.itertuples(index=False):
+        for name in ("rmse", "mae", "mase"):
+            value = getattr(row, name, None)
+            if value is not None and pd.notna(value):
+                metrics[f"{name}_h{row.horizon}_{row.model}"] = float(value)
+    for row in result.ratios.itertuples(index=False):
+        metrics[f"ratio_h{row.horizon}_vs_{row.baseline}"] = float(row.ratio)
+    for row in result.coverage.itertuples(index=False):
+        metrics[f"coverage{row.level * 100:g}_h{row.horizon}"] = float(row.coverage)
+    return metrics
+
+
+def train(cfg, params: dict | None = None, register: str | None = None, run_backtest: bool = True,
+          track: bool = True, progress: Callable[[str], None] | None = None):
+    """Backtest ``cfg`` (optional), fit the final model and log both to MLflow.
+
+    Returns ``(bundle, backtest_result or None, model_uri or None)``.
+    """
+    from hallyu_forecast.backtest import backtest
+    from hallyu_forecast.panel import load_panel
+
+    say = progress or (lambda _text: None)
+    cfg = with_params(cfg, params)
+    panel = load_panel()
+
+    def work():
+        result = None
+        if run_backtest:
+            start = time.perf_counter()
+            result = backtest(cfg, panel=panel, progress=say)
+            say(f"backtest done in {time.perf_counter() - start:.1f}s")
+        start = time.perf_counter()
+        bundle = fit_final(cfg, panel)
+        say(f"final model fitted in {time.perf_counter() - start:.1f}s")
+        return result, bundle
+
+    if not track:
+        result, bundle = work()
+        return bundle, result, None
+    import mlflow
+
+    from hallyu_forecast import tracking
+
+    with tracking.run("train", cfg):
+        if params:
+            mlflow.log_dict(params, "tuned_params.json")
+        result, bundle = work()
+        if result is not None:
+            mlflow.log_metrics(backtest_metrics(result))
+            tracking.log_frames(result.to_frames(), "backtest")
+            mlflow.log_text(result.report(), "backtest/report.txt")
+        uri = tracking.log_model(bundle, panel, register=register)
+    return bundle, result, uri

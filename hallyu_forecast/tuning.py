@@ -1,0 +1,156 @@
+"""Optuna tuning on time-ordered folds only, with pruning and a persistent study.
+
+Each trial fits the experiment's forecaster with suggested parameters at every backtest origin
+in time order (training rows: target year <= origin) and reports the running RMSE after each
+origin, so the median pruner can stop hopeless trials early. Folds are never shuffled. The
+study persists in SQLite by default (``optuna.db``); ``storage`` takes any Optuna RDB URL so
+that several processes or machines can share one study. Trials are logged as MLflow runs nested
+under one parent run; the best parameters are written to a JSON file that ``train --params``
+reads.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from hallyu_forecast.errors import ConfigError
+
+
+def default_storage() -> str:
+    return f"sqlite:///{Path.cwd() / 'optuna.db'}"
+
+
+def _objective_factory(cfg, fm, log_trials: bool):
+    from hallyu_forecast.forecaster import training_rows
+
+    frame = fm.frame
+    origins = list(cfg.split.origins)
+
+    def objective(trial):
+        import optuna
+
+        params = cfg.tuning.suggest(trial)
+        errors: list[np.ndarray] = []
+        started = time.perf_counter()
+        for step, origin in enumerate(origins):
+            train = fm_subset(fm, cfg.split.train_mask(frame, origin))
+            test = fm_subset(fm, cfg.split.test_mask(frame, origin))
+            scored = training_rows(test.frame, cfg.exclude_covid_targets)
+            if scored.empty or train.frame["y"].notna().sum() == 0:
+                continue
+            # Tuning scores the point forecast only: one calibration origin and no new-market model.
+            model = cfg.make_forecaster(**params, new_market=False, calibration_origins=1).fit(train)
+            pred = model.predict(test).set_index(["iso3", "horizon"])["prediction"]
+            truth = scored.set_index(["iso3", "horizon"])["y"]
+            diff = (pred.reindex(truth.index) - truth).to_numpy()
+            errors.append(diff[np.isfinite(diff)])
+            rmse = float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
+            trial.report(rmse, step)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        if not errors:
+            raise ConfigError("No backtest origin has targets to score; check [backtest] origins.")
+        rmse = float(np.sqrt(np.mean(np.concatenate(errors) ** 2)))
+        if log_trials:
+            import mlflow
+
+            with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
+                mlflow.log_params(params)
+                mlflow.log_metrics({"rmse": rmse, "seconds": time.perf_counter() - started})
+        return rmse
+
+    return objective
+
+
+def fm_subset(fm, mask):
+    """A FeatureMatrix restricted to the rows in ``mask``."""
+    from dataclasses import replace
+
+    return replace(fm, frame=fm.frame[np.asarray(mask)].reset_index(drop=True))
+
+
+def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_name: str | None = None,
+         timeout: float | None = None, out: str | Path | None = None, track: bool = True,
+         progress: Callable[[str], None] | None = None):
+    """Tune ``cfg``'s forecaster with Optuna; return ``(study, best_params_path)``.
+
+    Parameters
+    ----------
+    cfg : ExperimentConfig
+    n_trials : int, optional
+        Default: the config's ``[tuning] n_trials``.
+    storage : str, optional
+        Optuna RDB URL (default ``sqlite:///./optuna.db``); a study with the same name resumes.
+    study_name : str, optional
+        Default ``hallyu_forecast-<experiment>``.
+    timeout : float, optional
+        Stop after this many seconds.
+    out : path, optional
+        Where to write the best parameters (default ``tuned/<experiment>.json``).
+    track : bool
+        Log the study to MLflow (one parent run, trials nested).
+    """
+    import optuna
+
+    if cfg.tuning.space is None or not cfg.tuning.space:
+        raise ConfigError(f"Experiment `{cfg.name}` has no [tuning.space]; add the parameters to search.")
+    n_trials = n_trials if n_trials is not None else cfg.tuning.n_trials
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise ConfigError(f"`n_trials` must be an integer greater than 0. Got {n_trials!r}.")
+    storage = storage or default_storage()
+    study_name = study_name or f"hallyu_forecast-{cfg.name}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        study_name=study_name, storage=storage, load_if_exists=True, direction="minimize",
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+    )
+    fm = cfg.build_features(origins=range(min(cfg.split.origins) - 15, max(cfg.split.origins) + 1))
+
+    def callback(study, trial):
+        if progress is not None:
+            value = "pruned" if trial.value is None else f"rmse {trial.value:.4f}"
+            progress(f"  trial {trial.number:>3}: {value}  (best {study.best_value:.4f})")
+
+    out = Path(out) if out is not None else Path("tuned") / f"{cfg.name}.json"
+
+    def run_study():
+        study.optimize(_objective_factory(cfg, fm, log_trials=track), n_trials=n_trials, timeout=timeout,
+                       callbacks=[callback], gc_after_trial=False)
+
+    if track:
+        import mlflow
+
+        from hallyu_forecast import tracking
+
+        with tracking.run("tune", cfg):
+            mlflow.log_params({"tune.n_trials": n_trials, "tune.storage": storage.split("://")[0],
+                               "tune.study_name": study_name})
+            run_study()
+            mlflow.log_metric("best_rmse", study.best_value)
+            mlflow.log_dict(study.best_params, "best_params.json")
+    else:
+        run_study()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"experiment": cfg.name, "study": study_name, "best_rmse": study.best_value,
+                               "params": study.best_params}, indent=1) + "\n", encoding="utf-8")
+    return study, out
+
+
+def read_params(path: str | Path) -> dict:
+    """Best parameters written by :func:`tune` (for ``train --params``)."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"Parameter file {path} not found; run `hallyu-forecast tune` first.") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc}).") from None
+    if "params" not in data or not isinstance(data["params"], dict):
+        raise ConfigError(f"{path}: expected an object with a `params` mapping (as written by `tune`).")
+    return data["params"]
