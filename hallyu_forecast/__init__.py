@@ -26,7 +26,7 @@ _LAZY = {
     "build_features": "hallyu_forecast.features",
     "load_feature_specs": "hallyu_forecast.features",
     "HallyuForecaster": "hallyu_forecast.forecaster",
-    "backtest": "hallyu_forecast.backtest",
+    "backtest": "hallyu_forecast.evaluation",
     "predict": "hallyu_forecast.inference",
     "explain": "hallyu_forecast.explain",
     "to_iso3": "hallyu_forecast.countries",

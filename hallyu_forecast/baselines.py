@@ -1,7 +1,7 @@
 """Naive and linear baselines with the forecaster's interface (``fit(fm)`` -> self, ``predict(fm)`` -> frame).
 
 Every baseline returns the same columns as :meth:`HallyuForecaster.predict` (intervals are NaN,
-``model`` is the baseline's name), so :func:`hallyu_forecast.backtest.backtest` treats them alike.
+``model`` is the baseline's name), so :func:`hallyu_forecast.evaluation.backtest` treats them alike.
 They forecast only rows with a known target at the origin (``y_origin``); others get NaN.
 
 - :class:`Persistence` -- ``y_origin`` (last observed value).

@@ -39,7 +39,7 @@ def _train(args) -> int:
 
 
 def _backtest(args) -> int:
-    from hallyu_forecast.backtest import backtest
+    from hallyu_forecast.evaluation import backtest
     from hallyu_forecast.training import backtest_metrics
 
     cfg = _config(args)

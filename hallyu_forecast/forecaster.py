@@ -14,11 +14,12 @@ Target modes
 ``change``
     predict ``y - y_origin``; forecast ``y_origin + f(x)``.
 ``change_over_drift`` (default)
-    predict ``y - y_origin - h * drift`` where ``drift`` is the pooled mean yearly change of
-    the target in the training rows (horizon-1 rows); forecast
-    ``y_origin + h * drift + shrinkage * f(x)``. The model only learns departures from
-    "persistence plus pooled drift", the strongest naive baseline; with ``shrinkage < 1`` the
-    forecast is pulled towards it.
+    predict ``y - y_origin - h * drift`` where ``drift`` is the pooled yearly change of the
+    target in the training rows (horizon-1 rows; median by default, or mean); forecast ``y_origin + h * drift + shrinkage * f(x)``. The model only learns
+    departures from "persistence plus pooled drift", the strongest naive baseline. With
+    ``shrinkage="auto"`` the weight of ``f`` is the least-squares weight in [0, 1] on the
+    time-ordered calibration forecasts (training data only): when the features do not help
+    out of sample the forecast falls back to persistence + drift.
 
 Intervals
 ---------
@@ -173,8 +174,18 @@ class HallyuForecaster(BaseEstimator):
     n_estimators, learning_rate, num_leaves, max_depth, min_child_samples, subsample,
     subsample_freq, colsample_bytree, reg_lambda, reg_alpha, min_split_gain
         LightGBM parameters of the history model (kept small: a few hundred rows per fold).
-    shrinkage : float
-        Multiplies the learned departure from persistence + drift (``change_over_drift`` only).
+    objective : {"huber", "l2", "l1"}
+        Loss. Huber (default) resists the few country collapses (China 2017, Iran 2018).
+    huber_delta : float
+        Huber threshold on the scale of the *encoded* target (yearly changes: sd about 0.13);
+        use ``objective="l2"`` with ``target_mode="level"``.
+    shrinkage : float or "auto"
+        Weight of the learned departure from persistence + drift (``change_over_drift`` only).
+        "auto" (default): the least-squares weight in [0, 1] on the time-ordered calibration
+        forecasts (training data only), so the forecast falls back to persistence + drift when
+        the features do not help out of sample (``shrinkage_``).
+    drift : {"mean", "median"}
+        Pooled drift estimator; the median resists country collapses.
     features : list of str, optional
         Features to use (default: every feature of the FeatureMatrix).
     interval_levels : tuple of float
@@ -196,7 +207,7 @@ class HallyuForecaster(BaseEstimator):
     random_state : int
         Seed of every LightGBM model.
     n_jobs : int
-        LightGBM threads (fixed, for determinism).
+        LightGBM threads, fixed (default 1: with a few hundred rows, more threads are slower).
 
     Attributes
     ----------
@@ -212,6 +223,10 @@ class HallyuForecaster(BaseEstimator):
         Conformal calibration scores (absolute errors) per horizon.
     half_widths_ : dict[int, dict[float, float]]
         Interval half-width per horizon and level.
+    shrinkage_ : float
+        Weight of the learned departure from drift actually used (see ``shrinkage``).
+    calibration_ : DataFrame
+        Calibration forecasts (horizon, y, base = persistence + drift, raw model output).
     covid_rho_ : float
         Persistence of shocks used by the COVID recovery component.
     levels_ : DataFrame
@@ -232,7 +247,7 @@ class HallyuForecaster(BaseEstimator):
     def __init__(self, target_mode="change_over_drift", n_estimators=150, learning_rate=0.03, num_leaves=4,
                  max_depth=2, min_child_samples=30, subsample=0.8, subsample_freq=1, colsample_bytree=0.5,
                  reg_lambda=5.0, reg_alpha=0.0, min_split_gain=0.0, objective="huber", huber_delta=0.15,
-                 shrinkage="auto", drift="mean", features=None,
+                 shrinkage="auto", drift="median", features=None,
                  interval_levels=(0.8, 0.95), calibration_origins=3, min_calibration=20, new_market=True,
                  new_market_params=None, exclude_covid_targets=True, covid_years=COVID_YEARS,
                  covid_method="anchor_recovery", random_state=0, n_jobs=1):
@@ -490,6 +505,9 @@ class HallyuForecaster(BaseEstimator):
         self.max_target_year_ = int(rows["target_year"].max())
         self.target_ = getattr(fm, "target", None)
         return self
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "models_")
 
     def _check_fitted(self):
         if not hasattr(self, "models_"):

@@ -56,7 +56,7 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
 
     Returns ``(bundle, backtest_result or None, model_uri or None)``.
     """
-    from hallyu_forecast.backtest import backtest
+    from hallyu_forecast.evaluation import backtest
     from hallyu_forecast.panel import load_panel
 
     say = progress or (lambda _text: None)
