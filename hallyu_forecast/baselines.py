@@ -200,16 +200,27 @@ class RidgeBaseline(_Baseline):
         return self._out(frame, pred)
 
 
+class PersistenceMedianDrift(PersistenceDrift):
+    """Persistence plus the pooled *median* yearly change: the drift the default forecaster uses."""
+
+    name = "persistence_median_drift"
+
+    def __init__(self, exclude_covid_targets=True, estimator="median"):
+        super().__init__(exclude_covid_targets=exclude_covid_targets, estimator=estimator)
+
+
 BASELINE_CLASSES = {
     "persistence": Persistence,
     "persistence_drift": PersistenceDrift,
+    "persistence_median_drift": PersistenceMedianDrift,
     "country_mean": CountryMean,
     "ridge": RidgeBaseline,
 }
 
 
 def make_baseline(name: str, exclude_covid_targets: bool = True):
-    """A fresh baseline by name (``persistence``, ``persistence_drift``, ``country_mean``, ``ridge``)."""
+    """A fresh baseline by name (``persistence``, ``persistence_drift``, ``persistence_median_drift``,
+    ``country_mean``, ``ridge``)."""
     if name not in BASELINE_CLASSES:
         raise ConfigError(f"Unknown baseline `{name}`; use one of {', '.join(BASELINE_CLASSES)}.")
     return BASELINE_CLASSES[name](exclude_covid_targets=exclude_covid_targets)

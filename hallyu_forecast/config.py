@@ -43,8 +43,8 @@ from hallyu_forecast.errors import ConfigError
 
 HORIZONS = (1, 2, 3)
 COVID_YEARS = (2020, 2021, 2022)
-BASELINES = ("persistence", "persistence_drift", "country_mean", "ridge")
-DEFAULT_BASELINES = ("persistence", "persistence_drift", "country_mean", "ridge")
+BASELINES = ("persistence", "persistence_drift", "persistence_median_drift", "country_mean", "ridge")
+DEFAULT_BASELINES = ("persistence", "persistence_drift", "persistence_median_drift", "country_mean", "ridge")
 _TOP_KEYS = {"name", "description", "target", "exclude_covid_targets", "seed", "features", "backtest", "model",
              "new_market", "intervals", "tuning", "evaluation"}
 _FEATURE_KEYS = {"path", "roles", "groups", "exclude"}

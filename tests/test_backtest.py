@@ -86,7 +86,7 @@ def test_future_targets_do_not_change_predictions(synthetic_fm):
 def test_result_tables(synthetic_result):
     r = synthetic_result
     assert isinstance(r, BacktestResult)
-    assert set(r.metrics["model"]) == {"forecaster", "persistence", "persistence_drift", "country_mean", "ridge"}
+    assert set(r.metrics["model"]) == {"forecaster", "persistence", "persistence_drift", "persistence_median_drift", "country_mean", "ridge"}
     assert set(r.metrics.columns) >= {"model", "horizon", "n", "rmse", "mae", "mase"}
     s = r.summary()
     assert list(s["horizon"]) == [1, 2, 3]
