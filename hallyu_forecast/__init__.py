@@ -28,7 +28,7 @@ _LAZY = {
     "HallyuForecaster": "hallyu_forecast.forecaster",
     "backtest": "hallyu_forecast.evaluation",
     "predict": "hallyu_forecast.inference",
-    "explain": "hallyu_forecast.explain",
+    "explain": "hallyu_forecast.explanation",
     "to_iso3": "hallyu_forecast.countries",
 }
 

@@ -56,6 +56,16 @@ def fmt(value: float, digits: int = 2) -> str:
     return f"{value:.{digits}f}"
 
 
+def tick(value: float) -> str:
+    """Axis tick label: integers without decimals, others with up to 3 significant decimals."""
+    value = float(value)
+    if not math.isfinite(value):
+        return ""
+    if abs(value - round(value)) < 1e-9:
+        return f"{int(round(value)):,}"
+    return f"{value:.3g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
 def signed(value: float, digits: int = 2) -> str:
     return ("+" if value >= 0 else "\u2212") + fmt(abs(value), digits)
 
@@ -124,11 +134,29 @@ def svg_open(name: str, width: float, height: float, title: str, desc: str = "")
             f'<title>{esc(title)}</title>' + (f"<desc>{esc(desc)}</desc>" if desc else ""))
 
 
-def _heading(title: str, subtitle: str, width: float) -> str:
-    out = f'<text x="8" y="20" font-size="15" font-weight="600" fill="#111">{esc(title)}</text>'
-    if subtitle:
-        out += f'<text x="8" y="38" font-size="12" fill="#555">{esc(subtitle)}</text>'
-    return out
+def wrap(text: str, width: float, size: float) -> list[str]:
+    """Greedy word wrap to lines of at most ``width`` pixels (estimated)."""
+    lines, line = [], ""
+    for word in str(text).split():
+        trial = f"{line} {word}".strip()
+        if line and text_width(trial, size) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return lines + ([line] if line else [])
+
+
+def _heading(title: str, subtitle: str, width: float, size: float = 15) -> tuple[str, float]:
+    """Title (bold, wrapped) and subtitle; returns (svg, y of the first free line)."""
+    out, y = [], 4.0
+    for line in wrap(title, width - 16, size * 1.05):
+        y += size + 5
+        out.append(f'<text x="8" y="{y:.0f}" font-size="{size:.0f}" font-weight="600" fill="#111">{esc(line)}</text>')
+    for line in wrap(subtitle, width - 16, 12) if subtitle else []:
+        y += 17
+        out.append(f'<text x="8" y="{y:.0f}" font-size="12" fill="#555">{esc(line)}</text>')
+    return "".join(out), y + 16
 
 
 def legend(items: Iterable[tuple[str, str]], x: float, y: float, max_width: float = 900) -> tuple[str, float]:
@@ -148,7 +176,7 @@ def role_legend(roles: Iterable[str], x: float, y: float, max_width: float = 900
     return legend([(ROLE_LABELS.get(r, r), ROLE_COLORS.get(r, NEUTRAL)) for r in roles], x, y, max_width)
 
 
-def _x_axis(scale: Scale, ticks: Sequence[float], y0: float, y1: float, label: str, tick_fmt=fmt) -> str:
+def _x_axis(scale: Scale, ticks: Sequence[float], y0: float, y1: float, label: str, tick_fmt=tick) -> str:
     out = []
     for t in ticks:
         x = scale(t)
@@ -160,7 +188,7 @@ def _x_axis(scale: Scale, ticks: Sequence[float], y0: float, y1: float, label: s
     return "".join(out)
 
 
-def _y_axis(scale: Scale, ticks: Sequence[float], x0: float, x1: float, label: str, tick_fmt=fmt) -> str:
+def _y_axis(scale: Scale, ticks: Sequence[float], x0: float, x1: float, label: str, tick_fmt=tick) -> str:
     out = []
     for t in ticks:
         y = scale(t)
@@ -168,7 +196,7 @@ def _y_axis(scale: Scale, ticks: Sequence[float], x0: float, x1: float, label: s
                    f'<text x="{x0 - 6:.1f}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{esc(tick_fmt(t))}</text>')
     if label:
         mid = (scale.r0 + scale.r1) / 2
-        out.append(f'<text transform="translate({x0 - 44:.1f},{mid:.1f}) rotate(-90)" text-anchor="middle" '
+        out.append(f'<text transform="translate({x0 - 50:.1f},{mid:.1f}) rotate(-90)" text-anchor="middle" '
                    f'fill="#333">{esc(label)}</text>')
     return "".join(out)
 
@@ -176,11 +204,11 @@ def _y_axis(scale: Scale, ticks: Sequence[float], x0: float, x1: float, label: s
 # ------------------------------------------------------------------------------ bar charts
 def hbar_chart(name: str, title: str, subtitle: str, items: Sequence[dict], x_label: str,
                width: float = 860, bar: float = 20, legend_roles: Sequence[str] | None = None,
-               tick_fmt=fmt, zero_line: bool = True) -> str:
+               tick_fmt=tick, zero_line: bool = True) -> str:
     """Horizontal bars. ``items``: dicts with label, value, colour, optional lo/hi (whiskers),
     tooltip and href (the label becomes a link)."""
     label_w = max([text_width(i["label"]) for i in items] + [60]) + 16
-    top = 52
+    head, top = _heading(title, subtitle, width)
     leg, leg_h = role_legend(legend_roles, 8, top) if legend_roles else ("", 0)
     top += leg_h + 6
     height = top + len(items) * (bar + 6) + 48
@@ -188,8 +216,8 @@ def hbar_chart(name: str, title: str, subtitle: str, items: Sequence[dict], x_la
              [i.get("hi", i["value"]) for i in items] + [0.0]
     values = [v for v in values if v is not None and math.isfinite(v)]
     ticks = nice_ticks(min(values), max(values))
-    x = Scale(ticks[0], ticks[-1], label_w, width - 24)
-    out = [svg_open(name, width, height, title), _heading(title, subtitle, width), leg]
+    x = Scale(ticks[0], ticks[-1], label_w, width - 70)
+    out = [svg_open(name, width, height, title), head, leg]
     out.append(_x_axis(x, ticks, top - 4, top + len(items) * (bar + 6), x_label, tick_fmt))
     for k, item in enumerate(items):
         y = top + k * (bar + 6)
@@ -208,7 +236,8 @@ def hbar_chart(name: str, title: str, subtitle: str, items: Sequence[dict], x_la
             out.append(f'<path d="M{lo:.1f} {yc - 5:.1f}v10M{lo:.1f} {yc:.1f}H{hi:.1f}M{hi:.1f} {yc - 5:.1f}v10" '
                        f'stroke="#111" stroke-width="1.3" fill="none"/>')
         if item.get("annotation"):
-            out.append(f'<text x="{x1 + 5:.1f}" y="{y + bar / 2 + 4:.1f}" fill="#333" font-size="11">'
+            ax = max(x1, x(item["hi"]) if item.get("hi") is not None else x1) + 6
+            out.append(f'<text x="{ax:.1f}" y="{y + bar / 2 + 4:.1f}" fill="#333" font-size="11">'
                        f'{esc(item["annotation"])}</text>')
     if zero_line and ticks[0] < 0 < ticks[-1]:
         out.append(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top - 4}" y2="{top + len(items) * (bar + 6)}" '
@@ -222,13 +251,13 @@ def stacked_share_chart(name: str, title: str, subtitle: str, rows: Sequence[dic
     """100% stacked horizontal bars, one per row: ``rows`` dicts with label, shares {role: share},
     optional href and marker (a 0-1 value drawn as a tick, e.g. an interval)."""
     label_w = max([text_width(r["label"], 11) for r in rows] + [60]) + 14
-    top = 52
+    head, top = _heading(title, subtitle, width)
     leg, leg_h = role_legend(roles, 8, top)
     top += leg_h + 4
     gap = 3
     height = top + len(rows) * (bar + gap) + 44
     x = Scale(0, 1, label_w, width - 60)
-    out = [svg_open(name, width, height, title), _heading(title, subtitle, width), leg]
+    out = [svg_open(name, width, height, title), head, leg]
     out.append(_x_axis(x, [0, 0.25, 0.5, 0.75, 1.0], top - 2, top + len(rows) * (bar + gap),
                        "share of the explained movement (|SHAP|)", lambda t: pct(t)))
     for k, row in enumerate(rows):
@@ -263,8 +292,8 @@ def stacked_share_chart(name: str, title: str, subtitle: str, rows: Sequence[dic
 
 # ----------------------------------------------------------------------------- line chart
 def line_chart(name: str, title: str, subtitle: str, series: Sequence[dict], x_label: str, y_label: str,
-               width: float = 860, height: float = 320, y_fmt=fmt, y_range: tuple[float, float] | None = None,
-               vline: float | None = None, vline_label: str = "") -> str:
+               width: float = 860, height: float = 320, y_fmt=tick, y_range: tuple[float, float] | None = None,
+               vline: float | None = None, vline_label: str = "", y_ticks: Sequence[float] | None = None) -> str:
     """Lines with optional bands: ``series`` dicts with x, y (lists), colour, label, optional
     lo/hi (band), dashed, points (draw markers)."""
     xs = [v for s in series for v in s["x"]]
@@ -272,16 +301,23 @@ def line_chart(name: str, title: str, subtitle: str, series: Sequence[dict], x_l
           if v is not None and math.isfinite(v)]
     if not xs or not ys:
         xs, ys = xs or [0, 1], ys or [0, 1]
-    leg, leg_h = legend([(s["label"], s["colour"]) for s in series if s.get("label")], 8, 54)
-    top, left, bottom = 54 + leg_h + 6, 70, 50
+    head, top0 = _heading(title, subtitle, width)
+    leg, leg_h = legend([(s["label"], s["colour"]) for s in series if s.get("label")], 8, top0)
+    top, left, bottom = top0 + leg_h + 10, 76, 50
+    height = height + top0 - 54
     y_lo, y_hi = y_range if y_range else (min(ys), max(ys))
-    yt = nice_ticks(y_lo, y_hi, 5)
+    yt = list(y_ticks) if y_ticks else nice_ticks(y_lo, y_hi, 5)
+    if y_ticks:  # keep the data inside the axis
+        yt = sorted(set(yt) | {min(yt[0], y_lo), max(yt[-1], y_hi)})
+        labelled = set(y_ticks)
+        fmt_y = y_fmt
+        y_fmt = lambda t: fmt_y(t) if t in labelled else ""  # noqa: E731
     x_lo, x_hi = min(xs), max(xs)
     xt = nice_ticks(x_lo, x_hi, min(8, max(int(x_hi - x_lo), 1)))
     xt = [t for t in xt if x_lo - 1e-9 <= t <= x_hi + 1e-9 and float(t).is_integer()] or [x_lo, x_hi]
     X = Scale(x_lo, x_hi, left, width - 20)
     Y = Scale(yt[0], yt[-1], height - bottom, top)
-    out = [svg_open(name, width, height, title), _heading(title, subtitle, width), leg]
+    out = [svg_open(name, width, height, title), head, leg]
     out.append(_y_axis(Y, yt, left, width - 20, y_label, y_fmt))
     out.append(_x_axis(X, xt, top, height - bottom, x_label, lambda t: f"{int(t)}"))
     if vline is not None and x_lo <= vline <= x_hi:
@@ -317,12 +353,12 @@ def line_chart(name: str, title: str, subtitle: str, series: Sequence[dict], x_l
 # ------------------------------------------------------------------------------ waterfall
 def waterfall_chart(name: str, title: str, subtitle: str, base: float, steps: Sequence[dict], final: float,
                     x_label: str, base_label: str = "Average (base value)", final_label: str = "Prediction",
-                    width: float = 860, bar: float = 18, value_fmt=signed) -> str:
+                    width: float = 860, bar: float = 18, value_fmt=signed, show_legend: bool = True) -> str:
     """Waterfall from ``base`` through ``steps`` (dicts label, value, colour, tooltip) to ``final``."""
     labels = [base_label] + [s["label"] for s in steps] + [final_label]
     label_w = max(text_width(t) for t in labels) + 16
-    top = 52
-    roles = list(dict.fromkeys(s["role"] for s in steps if s.get("role")))
+    head, top = _heading(title, subtitle, width)
+    roles = list(dict.fromkeys(s["role"] for s in steps if s.get("role"))) if show_legend else []
     leg, leg_h = role_legend(roles, 8, top) if roles else ("", 0)
     top += leg_h + 6
     height = top + len(labels) * (bar + 6) + 48
@@ -332,7 +368,7 @@ def waterfall_chart(name: str, title: str, subtitle: str, base: float, steps: Se
         cum.append(running)
     ticks = nice_ticks(min(cum + [final]), max(cum + [final]))
     X = Scale(ticks[0], ticks[-1], label_w, width - 90)
-    out = [svg_open(name, width, height, title), _heading(title, subtitle, width), leg]
+    out = [svg_open(name, width, height, title), head, leg]
     out.append(_x_axis(X, ticks, top - 4, top + len(labels) * (bar + 6), x_label))
 
     def row(k, label, x0, x1, colour, tip, text, bold=False):
@@ -364,27 +400,30 @@ def waterfall_chart(name: str, title: str, subtitle: str, base: float, steps: Se
 def scatter_chart(name: str, title: str, subtitle: str, x: Sequence[float], y: Sequence[float],
                   tooltips: Sequence[str], x_label: str, y_label: str, colour: str = NEUTRAL,
                   highlight: Sequence[bool] | None = None, width: float = 420, height: float = 300,
-                  trend: Sequence[tuple[float, float]] | None = None) -> str:
+                  trend: Sequence[tuple[float, float]] | None = None,
+                  point_colours: Sequence[str] | None = None) -> str:
     """Dependence-plot style scatter (feature value vs SHAP value) with a zero line and an
     optional binned-mean trend line."""
-    pts = [(a, b, t, (highlight[i] if highlight is not None else False))
+    pts = [(a, b, t, (highlight[i] if highlight is not None else False),
+            point_colours[i] if point_colours is not None else colour)
            for i, (a, b, t) in enumerate(zip(x, y, tooltips))
            if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
-    left, top, bottom = 64, 48, 48
+    left, bottom = 70, 48
+    head, top = _heading(title, subtitle, width, size=13)
+    height = height + top - 48
     xs = [p[0] for p in pts] or [0.0, 1.0]
     ys = [p[1] for p in pts] + [0.0]
     xt, yt = nice_ticks(min(xs), max(xs), 4), nice_ticks(min(ys), max(ys), 4)
     X = Scale(xt[0], xt[-1], left, width - 14)
     Y = Scale(yt[0], yt[-1], height - bottom, top)
-    out = [svg_open(name, width, height, title), f'<text x="8" y="18" font-size="13" font-weight="600" '
-           f'fill="#111">{esc(title)}</text>', f'<text x="8" y="34" font-size="11" fill="#555">{esc(subtitle)}</text>']
+    out = [svg_open(name, width, height, title), head]
     out.append(_y_axis(Y, yt, left, width - 14, y_label))
     out.append(_x_axis(X, xt, top, height - bottom, x_label))
     out.append(f'<line x1="{left}" x2="{width - 14}" y1="{Y(0):.1f}" y2="{Y(0):.1f}" stroke="#333"/>')
-    for a, b, tip, hl in pts:
-        r, op = (4.5, 1.0) if hl else (2.6, 0.45)
+    for a, b, tip, hl, col in pts:
+        r, op = (4.5, 1.0) if hl else (2.8, 0.55)
         stroke = ' stroke="#111" stroke-width="1"' if hl else ""
-        out.append(f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="{r}" fill="{colour}" fill-opacity="{op}"{stroke}>'
+        out.append(f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="{r}" fill="{col}" fill-opacity="{op}"{stroke}>'
                    f'<title>{esc(tip)}</title></circle>')
     if trend and len(trend) > 1:
         d = "M" + "L".join(f"{X(a):.1f} {Y(b):.1f}" for a, b in trend)
@@ -528,7 +567,8 @@ def map_defs() -> str:
 
 def world_map(name: str, title: str, subtitle: str, values: dict[str, float], labels: dict[str, str],
               stops: Sequence[str], legend_title: str, value_fmt=fmt, domain: tuple[float, float] | None = None,
-              hrefs: dict[str, str] | None = None, width: float = 900) -> tuple[str, list[str]]:
+              hrefs: dict[str, str] | None = None, width: float = 900,
+              legend_ticks: Sequence[float] | None = None) -> tuple[str, list[str]]:
     """Choropleth over the shared outlines. Returns (svg, iso3 codes with a value but no outline)."""
     geo = world_geometry()
     finite = [v for v in values.values() if v is not None and math.isfinite(v)]
@@ -537,10 +577,11 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
         hi = lo + 1.0
     cx, cy, cw, ch = MAP_CROP
     map_h = width * ch / cw
-    height = 48 + map_h + 58
+    head, top = _heading(title, subtitle, width)
+    height = top + map_h + 62
     k = width / cw
-    out = [svg_open(name, width, height, title), _heading(title, subtitle, width)]
-    out.append(f'<g transform="translate(0,48) scale({k:.5f}) translate({-cx},{-cy})" stroke="#ffffff" '
+    out = [svg_open(name, width, height, title), head]
+    out.append(f'<g transform="translate(0,{top:.0f}) scale({k:.5f}) translate({-cx},{-cy})" stroke="#ffffff" '
                f'stroke-width="0.8" stroke-linejoin="round">')
     out.append(f'<rect x="{cx}" y="{cy}" width="{cw}" height="{ch}" fill="#f4f7fa" stroke="none"/>')
     for iso3 in sorted(geo):
@@ -554,18 +595,21 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
         out.append(f'<g class="country" data-iso3="{iso3}"><title>{esc(tip)}</title>{use}</g>')
     out.append("</g>")
     # colour bar
-    y0, bw = 48 + map_h + 14, 260
+    y0, bw = top + map_h + 14, 300
     grad_id = f"grad-{re.sub(r'[^A-Za-z0-9_-]', '', name)}"
     stops_svg = "".join(f'<stop offset="{i / (len(stops) - 1):.3f}" stop-color="{c}"/>' for i, c in enumerate(stops))
     out.append(f'<defs><linearGradient id="{grad_id}">{stops_svg}</linearGradient></defs>'
                f'<text x="8" y="{y0 + 11:.1f}" fill="#333">{esc(legend_title)}</text>')
     bx = 16 + text_width(legend_title)
     out.append(f'<rect x="{bx:.1f}" y="{y0:.1f}" width="{bw}" height="12" fill="url(#{grad_id})" stroke="#999" '
-               f'stroke-width="0.5"/><text x="{bx:.1f}" y="{y0 + 27:.1f}" font-size="11" fill="#555">'
-               f'{esc(value_fmt(lo))}</text><text x="{bx + bw:.1f}" y="{y0 + 27:.1f}" font-size="11" '
-               f'text-anchor="end" fill="#555">{esc(value_fmt(hi))}</text>'
-               f'<rect x="{bx + bw + 20:.1f}" y="{y0:.1f}" width="12" height="12" fill="#dcdcdc"/>'
-               f'<text x="{bx + bw + 37:.1f}" y="{y0 + 11:.1f}" fill="#555">no data</text>')
+               f'stroke-width="0.5"/>'
+               f'<rect x="{bx + bw + 30:.1f}" y="{y0:.1f}" width="12" height="12" fill="#dcdcdc"/>'
+               f'<text x="{bx + bw + 47:.1f}" y="{y0 + 11:.1f}" fill="#555">no data</text>')
+    ticks = [t for t in (legend_ticks or []) if lo <= t <= hi] or [lo, hi]
+    for t in ticks:
+        tx = bx + (t - lo) / (hi - lo) * bw
+        out.append(f'<path d="M{tx:.1f} {y0 + 12:.1f}v4" stroke="#555"/><text x="{tx:.1f}" y="{y0 + 28:.1f}" '
+                   f'font-size="11" text-anchor="middle" fill="#555">{esc(value_fmt(t))}</text>')
     out.append("</svg>")
     missing = sorted(i for i, v in values.items() if i not in geo and v is not None and math.isfinite(v))
     return "".join(out), missing

@@ -110,7 +110,7 @@ def _predict(args) -> int:
 
 
 def _explain(args) -> int:
-    from hallyu_forecast.explain import explain
+    from hallyu_forecast.explanation import explain
 
     expl = explain(model=args.model, countries=args.country, years=[args.origin] if args.origin else None,
                    horizon=args.horizon)

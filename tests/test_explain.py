@@ -21,7 +21,7 @@ from hallyu_forecast.errors import ConfigError, ModelError
 from hallyu_forecast.features import build_features
 from hallyu_forecast.forecaster import HallyuForecaster
 
-E = importlib.import_module("hallyu_forecast.explain")  # the module (the package attribute is the function)
+E = importlib.import_module("hallyu_forecast.explanation")  # the module (the package attribute is the function)
 explain = E.explain
 
 SYNTHETIC_YEARS = range(2000, 2022)

@@ -70,6 +70,16 @@ def expected_charts(ex) -> set[str]:
     return names
 
 
+class SyntheticBacktest:
+    """Stands in for a BacktestResult: only ``summary()`` is used by the report."""
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame({"horizon": [1, 2, 3], "n": [30, 28, 26], "rmse_forecaster": [0.1, 0.2, 0.3],
+                             "rmse_persistence": [0.2, 0.3, 0.4], "ratio_vs_persistence": [0.5, 0.67, 0.75],
+                             "ratio_vs_persistence_lo": [0.4, 0.6, 0.7], "ratio_vs_persistence_hi": [0.6, 0.7, 0.8],
+                             "coverage_80": [0.8, 0.82, 0.79]})
+
+
 @pytest.fixture(scope="module")
 def synthetic_report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
@@ -79,8 +89,7 @@ def synthetic_report(tmp_path_factory):
     ex = explain(model, panel=panel, specs=specs, n_refits=3)
     fm = build_features(panel, specs=specs, origins=[2021])
     forecasts = model.predict(fm)
-    synthetic_backtest = pd.DataFrame({"horizon": [1, 2, 3], "rmse_forecaster": [0.1, 0.2, 0.3],
-                                       "rmse_persistence": [0.2, 0.3, 0.4]})
+    synthetic_backtest = SyntheticBacktest()
     start = time.perf_counter()
     path = render_report(ex, tmp / "report.html", forecasts=forecasts, backtest=synthetic_backtest)
     seconds = time.perf_counter() - start
@@ -120,7 +129,8 @@ def test_report_is_self_contained(synthetic_report):
     for iso3 in ex.countries():  # one click from the index to each country
         assert f"href='#c-{iso3}'" in text and f"id='c-{iso3}'" in text
     assert "associational, not causal" in text
-    assert "rmse forecaster" in text  # the backtest table
+    assert "<th>forecaster</th>" in text and "0.50 (0.40-0.60)" in text  # the backtest tables
+    assert "80% interval coverage" in text
     assert "@media print" in text
 
 
@@ -141,11 +151,36 @@ def test_a_missing_chart_or_a_script_error_is_detected(synthetic_report):
     assert console_errors(stderr), "chromium should log the uncaught error on stderr"
 
 
+def test_search_and_sorting_work_in_the_browser(synthetic_report):
+    ex, path, _, tmp = synthetic_report
+    probe = """<script>document.addEventListener('DOMContentLoaded', function () {
+      var box = document.getElementById('country-search');
+      box.value = 'XAB'; box.dispatchEvent(new Event('input'));
+      var shown = Array.prototype.filter.call(document.querySelectorAll('.index li'),
+        function (li) { return li.style.display !== 'none'; });
+      document.body.setAttribute('data-test-shown', shown.map(function (li) { return li.textContent; }).join(','));
+      var th = document.querySelectorAll('table.glance th')[4];  /* government-support share */
+      th.click(); th.click();  /* second click: descending */
+      var v = Array.prototype.map.call(document.querySelectorAll('table.glance tbody tr'),
+        function (tr) { return parseFloat(tr.cells[4].getAttribute('data-v')); });
+      var sorted = v.every(function (x, i) { return i === 0 || v[i - 1] >= x; });
+      document.body.setAttribute('data-test-sorted', String(sorted && v.length > 2));
+    });</script>"""
+    page = tmp / "probe.html"
+    page.write_text(path.read_text(encoding="utf-8").replace("</body>", probe + "</body>"), encoding="utf-8")
+    attrs, _, _ = dom_state(page, tmp)
+    assert attrs.get("data-test-shown") == "XAB"
+    assert attrs.get("data-test-sorted") == "true"
+    assert attrs.get("data-js-errors") == ""
+
+
 def test_report_without_forecasts_or_backtest(synthetic_report, tmp_path):
     ex = synthetic_report[0]
     path = render_report(ex, tmp_path / "sub" / "plain.html")
     text = path.read_text(encoding="utf-8")
     assert "No backtest supplied" in text
+    table = render_report(ex, tmp_path / "table.html", backtest=pd.DataFrame({"model": ["a"], "rmse": [0.25]}))
+    assert "<td class='num'>0.250</td>" in table.read_text(encoding="utf-8")
     assert len(re.findall(r'<svg class="chart" data-chart=', text)) == len(expected_charts(ex))
 
 
@@ -153,7 +188,7 @@ def test_render_report_rejects_bad_input(synthetic_report, tmp_path):
     from hallyu_forecast.errors import ConfigError
 
     ex = synthetic_report[0]
-    with pytest.raises(ConfigError, match=r"^`explanation` must be an Explanation from hallyu_forecast.explain\(\). "
+    with pytest.raises(ConfigError, match=r"^`explanation` must be an Explanation from hallyu_forecast.explanation\(\). "
                                           r"Got DataFrame.$"):
         render_report(pd.DataFrame(), tmp_path / "x.html")
     with pytest.raises(ConfigError, match=r"^`forecasts` lacks column\(s\) \['prediction'\]; pass the output of "
@@ -163,3 +198,32 @@ def test_render_report_rejects_bad_input(synthetic_report, tmp_path):
     with pytest.raises(ConfigError, match=r"^`history` must be a DataFrame with columns iso3, year, y"):
         render_report(ex, tmp_path / "x.html", history=pd.DataFrame({"iso3": ["XAA"]}))
     assert np.isfinite(ex.rows["prediction"]).all()
+
+
+def test_world_outlines_ship_with_the_package():
+    from hallyu_forecast import _charts as ch
+
+    geo = ch.world_geometry()
+    assert len(geo) >= 170
+    assert {"USA", "JPN", "MEX", "FRA", "BRA", "IDN", "ZAF", "TWN"} <= set(geo)
+    assert all(d.startswith("M") and d.endswith("Z") for d in geo.values())
+    svg, missing = ch.world_map("m", "t", "s", {"JPN": 1.0, "MEX": 0.0, "XAA": 0.5}, {}, ch.VIRIDIS, "legend")
+    assert '<use href="#geo-JPN" fill="#fde725"/>' in svg and '<use href="#geo-MEX" fill="#440154"/>' in svg
+    assert missing == ["XAA"]
+
+
+def test_build_report_with_the_shipped_model(tmp_path):
+    from hallyu_forecast.report import build_report
+
+    start = time.perf_counter()
+    path = build_report(out=tmp_path / "report.html", track=False, n_refits=2)
+    seconds = time.perf_counter() - start
+    assert seconds < 40, f"build_report took {seconds:.1f}s"
+    attrs, charts, stderr = dom_state(path, tmp_path)
+    assert int(attrs["data-charts-rendered"]) == len(charts) == int(attrs["data-charts-expected"]) > 400
+    assert attrs["data-charts-failed"] == "" and attrs["data-js-errors"] == ""
+    assert console_errors(stderr) == []
+    assert {"waterfall-JPN", "forecast-MEX", "map-intensity", "dependence-cultural_centres"} <= set(charts)
+    text = path.read_text(encoding="utf-8")
+    assert "World Development Indicators" in text  # sources and citations of the embedded panel
+    assert "vs persistence" in text and "interval coverage" in text  # the backtest of the shipped experiment

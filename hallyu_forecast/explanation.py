@@ -72,6 +72,7 @@ COVID_ADJ = "covid_recovery_adjustment"
 HISTORY_GROUP = "target_history"
 REGIME_GROUP = "regime"
 MODELS = ("history", "new_market")
+RULE_TERMS = (LAST_LEVEL, COVID_ADJ)
 KEY = ["iso3", "origin"]
 ADDITIVITY_TOL = 1e-6
 UNCERTAINTY = ("subsample", "bootstrap", "seed")
@@ -142,8 +143,8 @@ class Explanation:
     def groups(self) -> list[str]:
         """Groups in display order (government support first, history last)."""
         order = {r: i for i, r in enumerate(ROLES)}
-        t = self.terms.drop_duplicates("group")
-        return sorted(t["group"], key=lambda g: (order.get(t.set_index("group").loc[g, "role"], 9), g))
+        role = dict(zip(self.terms["group"], self.terms["role"]))
+        return sorted(role, key=lambda g: (order.get(role[g], 9), g))
 
     def countries(self) -> list[str]:
         """ISO3 codes explained, in row order."""
@@ -229,14 +230,20 @@ class Explanation:
             parts.append(part)
         return pd.concat(parts, ignore_index=True)
 
-    def importance(self, by: str = "group", model: str | None = None) -> pd.DataFrame:
+    def importance(self, by: str = "group", model: str | None = None, learned_only: bool = True) -> pd.DataFrame:
         """Mean |contribution| per group, role or term over the model's rows (global drivers).
 
-        Returns item, role, mean_abs, mean_signed, lower, upper (refit interval; groups only).
+        A group's (role's) value is the mean over rows of the sum of |contribution| of its
+        terms. With ``learned_only`` (default) the two rule terms (``last_observed_level`` and
+        ``covid_recovery_adjustment``) are left out: what remains is what the trees learned.
+        Returns item, role, mean_abs, mean_signed, lower, upper (refit interval; groups with
+        ``learned_only`` only).
         """
         model = self._default_model(model)
         mask = (self.rows["model"] == model).to_numpy()
         contrib = self.contributions[mask]
+        if learned_only:
+            contrib = contrib.drop(columns=[c for c in RULE_TERMS if c in contrib.columns])
         if by == "term":
             abs_ = contrib.abs().mean()
             signed = contrib.mean()
@@ -251,7 +258,7 @@ class Explanation:
         out = pd.DataFrame({"item": abs_.index, "role": [role.get(i, "") for i in abs_.index],
                             "mean_abs": abs_.to_numpy(), "mean_signed": signed.reindex(abs_.index).to_numpy()})
         out["lower"], out["upper"] = np.nan, np.nan
-        if by == "group":
+        if by == "group" and learned_only:
             d = self.draws
             d = d[(d["scope"] == "importance") & (d["model"] == model)]
             for i, item in enumerate(out["item"]):
@@ -260,15 +267,25 @@ class Explanation:
         out = out[out["mean_abs"] > 0] if by == "term" else out
         return out.sort_values("mean_abs", ascending=False).reset_index(drop=True)
 
+    def _draw_values(self, scope: str, with_history: bool, model: str) -> dict:
+        """(key, item) -> refit values for one scope (grouped once, cached)."""
+        cache = self.__dict__.setdefault("_draw_cache", {})
+        tag = (scope, bool(with_history), model)
+        if tag not in cache:
+            d = self.draws
+            out = {}
+            if len(d):
+                d = d[(d["scope"] == scope) & (d["with_history"] == with_history) & (d["model"] == model)]
+                for (key, item), part in d.groupby(["key", "item"], sort=False):
+                    out[(str(key), str(item))] = part["value"].to_numpy(float)
+            cache[tag] = out
+        return cache[tag]
+
     def _with_interval(self, point: pd.Series, scope: str, key: str, with_history: bool, model: str) -> pd.DataFrame:
-        d = self.draws
-        if len(d):
-            d = d[(d["scope"] == scope) & (d["key"] == key) & (d["with_history"] == with_history)
-                  & (d["model"] == model)]
+        draws = self._draw_values(scope, with_history, model)
         rows = []
         for role, share in point.items():
-            values = d.loc[d["item"] == role, "value"].to_numpy() if len(d) else np.array([])
-            lo, hi = _interval(values, float(share), self.level)
+            lo, hi = _interval(draws.get((str(key), str(role)), np.array([])), float(share), self.level)
             rows.append({"role": role, "share": float(share), "lower": lo, "upper": hi})
         return pd.DataFrame(rows)
 
@@ -299,17 +316,19 @@ class Explanation:
             return self.format_country(iso3, origin)
         iso3 = str(iso3).upper()
         i = self._pick_row(iso3, origin)
-        contrib = self.contributions.loc[i]
+        values = self.contributions.loc[i].to_numpy(float)
+        names = np.asarray(self.contributions.columns, dtype=object)
         group_of, role_of = self._group_of(), self._role_of()
+        groups = np.array([group_of[t] for t in names], dtype=object)
         rows = []
         for group in self.groups:
-            terms = [t for t in contrib.index if group_of[t] == group]
-            c = contrib[terms]
+            idx = np.flatnonzero(groups == group)
+            c = values[idx]
             if not (c != 0).any():
                 continue
-            best = c.reindex(c.abs().sort_values(ascending=False).index)[:top]
-            text = ", ".join(f"{t} ({v:+.3f})" for t, v in best.items() if v != 0)
-            rows.append({"group": group, "role": role_of[terms[0]], "contribution": float(c.sum()),
+            best = idx[np.argsort(-np.abs(c), kind="stable")][:top]
+            text = ", ".join(f"{names[k]} ({values[k]:+.3g})" for k in best if values[k] != 0)
+            rows.append({"group": group, "role": role_of[names[idx[0]]], "contribution": float(c.sum()),
                          "top_features": text})
         out = pd.DataFrame(rows, columns=["group", "role", "contribution", "top_features"])
         out = out.reindex(out["contribution"].abs().sort_values(ascending=False).index).reset_index(drop=True)
@@ -332,7 +351,7 @@ class Explanation:
                  f"  prediction {a['prediction']:.3f} (natural scale {nat:,.1f}) = base value {a['base_value']:.3f} "
                  f"+ the contributions below [{a['model']} model]"]
         with pd.option_context("display.max_colwidth", 90, "display.width", 200):
-            lines.append(table.to_string(index=False, float_format=lambda v: f"{v:+.3f}"))
+            lines.append(table.to_string(index=False, float_format=lambda v: f"{v:+.4f}"))
         s = self.country_shares(with_history=False)
         s = s[s["iso3"] == a["iso3"]]
         lines.append("  shares without history (mean over explained origins, "
@@ -548,7 +567,12 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 # ------------------------------------------------------------------------------ attribution
 def _tree_shap(estimator, X: np.ndarray) -> tuple[np.ndarray, float]:
-    import shap
+    import warnings
+
+    with warnings.catch_warnings():  # shap's plotting module warns about matplotlib colormap APIs on import
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import shap
 
     explainer = shap.TreeExplainer(estimator)
     values = np.asarray(explainer.shap_values(X), dtype="float64")
@@ -586,8 +610,6 @@ def _anchor_mean(model, train_frame: pd.DataFrame, horizon: int) -> float:
 
 def _attribute(model, frame: pd.DataFrame, terms: list[str], horizon: int, anchor_mean: float):
     """Contributions (rows x terms), base value per row, prediction table, model base values."""
-    from hallyu_forecast.features import FeatureMatrix  # noqa: F401 (type only)
-
     pred = model.predict(_FM(frame))
     contrib = np.zeros((len(frame), len(terms)))
     index = {t: i for i, t in enumerate(terms)}
@@ -670,7 +692,8 @@ def _draw_rows(refit: int, contrib: pd.DataFrame, rows: pd.DataFrame, role_of, g
                 for role, v in shares.items():
                     out.append((refit, model, "year", str(int(year)), wh, role, float(v)))
             if wh:
-                imp = _abs_by(contrib[mask], group_of).mean()
+                learned = contrib[mask].drop(columns=[c for c in RULE_TERMS if c in contrib.columns])
+                imp = _abs_by(learned, group_of).mean()
                 for group, v in imp.items():
                     out.append((refit, model, "importance", "all", True, group, float(v)))
     return out
