@@ -19,7 +19,6 @@ history); methods, data sources and backtest accuracy.
 from __future__ import annotations
 
 import html
-import json
 import math
 import time
 from datetime import datetime, timezone

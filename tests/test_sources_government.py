@@ -3,7 +3,6 @@ working_holiday, oda, and the regime events (China's Hallyu ban, Japan trade dis
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +12,7 @@ import pytest
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.sources import get_source
 from hallyu_forecast.sources.kcc import IMPUTED_YEARS, opening_years
-
-
-def _copy_source(raw_dir: Path, tmp_path: Path, name: str) -> Path:
-    folder = tmp_path / name
-    folder.mkdir()
-    for f in get_source(name).files:
-        shutil.copyfile(raw_dir / name / f.path, folder / f.path)
-        (folder / f.path).chmod(0o644)
-    return folder
+from helpers import copy_source
 
 
 def _truncate_mid_line(path: Path, fraction: float = 0.5, into_line: int = 5) -> None:
@@ -121,21 +112,21 @@ def test_kdiplo_trade_values(kdiplo):
 
 
 def test_kdiplo_truncated(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "kdiplo")
+    folder = copy_source(raw_dir, tmp_path, "kdiplo")
     _truncate_mid_line(folder / "trade_data.csv")
     with pytest.raises(DataError, match=r"trade_data\.csv: column `updated_at` is empty in 1 row\(s\).*looks truncated"):
         get_source("kdiplo").load(tmp_path)
 
 
 def test_kdiplo_renamed_column(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "kdiplo")
+    folder = copy_source(raw_dir, tmp_path, "kdiplo")
     _rename_header(folder / "trade_data.csv", "export_kosis", "export_kosis_usd")
     with pytest.raises(DataError, match=r"expected column\(s\) \['export_kosis'\] not found"):
         get_source("kdiplo").load(tmp_path)
 
 
 def test_kdiplo_wrong_encoding(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "kdiplo")
+    folder = copy_source(raw_dir, tmp_path, "kdiplo")
     path = folder / "diplo_ties_data.csv"
     path.write_bytes(path.read_text(encoding="utf-8").encode("cp949", errors="replace"))  # Korean legacy encoding
     with pytest.raises(DataError, match=r"diplo_ties_data\.csv: is not valid utf-8 text"):
@@ -143,7 +134,7 @@ def test_kdiplo_wrong_encoding(raw_dir, tmp_path):
 
 
 def test_kdiplo_empty(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "kdiplo")
+    folder = copy_source(raw_dir, tmp_path, "kdiplo")
     (folder / "trade_data.csv").write_bytes(b"")
     with pytest.raises(DataError, match=r"trade_data\.csv: the file is empty"):
         get_source("kdiplo").load(tmp_path)
@@ -178,21 +169,21 @@ def test_desta_grid_and_values(desta):
 
 
 def test_desta_truncated(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "desta")
+    folder = copy_source(raw_dir, tmp_path, "desta")
     _truncate_mid_line(folder / "desta_list_of_treaties_02_02_dyads.csv", fraction=0.9)
     with pytest.raises(DataError, match=r"columns `base_treaty`/`year` are empty in some rows.*looks truncated"):
         get_source("desta").load(tmp_path)
 
 
 def test_desta_renamed_column(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "desta")
+    folder = copy_source(raw_dir, tmp_path, "desta")
     _rename_header(folder / "desta_list_of_treaties_02_02_dyads.csv", "entryforceyear", "entry_force_year", "utf-8-sig")
     with pytest.raises(DataError, match=r"expected column\(s\) \['entryforceyear'\] not found"):
         get_source("desta").load(tmp_path)
 
 
 def test_desta_wrong_encoding(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "desta")
+    folder = copy_source(raw_dir, tmp_path, "desta")
     path = folder / "desta_list_of_treaties_02_02_dyads.csv"
     path.write_bytes(path.read_text(encoding="utf-8-sig").encode("utf-16"))
     with pytest.raises(DataError, match=r"is not valid utf-8-sig text"):
@@ -200,7 +191,7 @@ def test_desta_wrong_encoding(raw_dir, tmp_path):
 
 
 def test_desta_empty(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "desta")
+    folder = copy_source(raw_dir, tmp_path, "desta")
     (folder / "desta_list_of_treaties_02_02_dyads.csv").write_bytes(b"")
     with pytest.raises(DataError, match=r"dyads\.csv: the file is empty"):
         get_source("desta").load(tmp_path)
@@ -242,21 +233,21 @@ def test_passport_access_and_2020_label_swap(passport):
 
 
 def test_passport_truncated(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "passport_index")
+    folder = copy_source(raw_dir, tmp_path, "passport_index")
     _truncate_mid_line(folder / "passport-index-tidy-iso3_2024-01-05.csv", into_line=3)
     with pytest.raises(DataError, match=r"2024-01-05\.csv: .*looks truncated"):
         get_source("passport_index").load(tmp_path)
 
 
 def test_passport_renamed_column(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "passport_index")
+    folder = copy_source(raw_dir, tmp_path, "passport_index")
     _rename_header(folder / "passport-index-tidy-iso3_2023-01-11.csv", "Requirement", "Visa")
     with pytest.raises(DataError, match=r"2023-01-11\.csv: expected columns \['Passport', 'Destination'\] and 'Code' or 'Requirement'"):
         get_source("passport_index").load(tmp_path)
 
 
 def test_passport_unknown_code(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "passport_index")
+    folder = copy_source(raw_dir, tmp_path, "passport_index")
     path = folder / "passport-index-tidy-iso3_2024-01-05.csv"
     path.write_text(path.read_text(encoding="utf-8").replace(",e-visa\n", ",evisa\n"), encoding="utf-8")
     with pytest.raises(DataError, match=r"unknown visa requirement code\(s\) \['evisa'\]"):
@@ -264,7 +255,7 @@ def test_passport_unknown_code(raw_dir, tmp_path):
 
 
 def test_passport_wrong_encoding_and_empty(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "passport_index")
+    folder = copy_source(raw_dir, tmp_path, "passport_index")
     path = folder / "passport-index-tidy-iso3_2022-01-05.csv"
     path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
     with pytest.raises(DataError, match=r"2022-01-05\.csv: is not valid utf-8 text"):
@@ -322,7 +313,7 @@ def test_kcc_imputations_documented(raw_dir):
 
 
 def test_kcc_truncated(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "kcc")
+    folder = copy_source(raw_dir, tmp_path, "kcc")
     path = folder / "kcc_openings_from_pages.csv"
     data = path.read_bytes()
     path.write_bytes(data[: data.index(b'"First overseas KCC') + 10])  # cut inside a quoted note
@@ -331,7 +322,7 @@ def test_kcc_truncated(raw_dir, tmp_path):
 
 
 def test_kcc_unknown_year_without_rule(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "kcc")
+    folder = copy_source(raw_dir, tmp_path, "kcc")
     path = folder / "kcc_openings_from_pages.csv"
     path.write_text(path.read_text(encoding="utf-8").replace("JPN,Osaka,", "JPN,Kyoto,"), encoding="utf-8")
     with pytest.raises(DataError, match=r"\[\('JPN', 'Kyoto'\)\] have no opening year and no imputation rule"):
@@ -339,7 +330,7 @@ def test_kcc_unknown_year_without_rule(raw_dir, tmp_path):
 
 
 def test_kcc_renamed_column_and_empty(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "kcc")
+    folder = copy_source(raw_dir, tmp_path, "kcc")
     path = folder / "kcc_openings_from_pages.csv"
     _rename_header(path, "opened_year", "year_opened")
     with pytest.raises(DataError, match=r"expected column\(s\) \['opened_year'\] not found"):
@@ -368,7 +359,7 @@ def test_wh_values(wh):
 
 
 def test_wh_bad_input(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "working_holiday")
+    folder = copy_source(raw_dir, tmp_path, "working_holiday")
     path = folder / "working_holiday_from_pages.csv"
     original = path.read_text(encoding="utf-8")
     _rename_header(path, "fact_type", "type")
@@ -386,7 +377,7 @@ def test_wh_bad_input(raw_dir, tmp_path):
 
 
 def test_wh_truncated(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "working_holiday")
+    folder = copy_source(raw_dir, tmp_path, "working_holiday")
     path = folder / "working_holiday_from_pages.csv"
     data = path.read_bytes()
     path.write_bytes(data[: data.index(b"Austria,AUT,in_force") + 25])  # cut after the date field
@@ -413,7 +404,7 @@ def test_oda_values(oda, raw_dir):
 
 
 def test_oda_truncated(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "oda")
+    folder = copy_source(raw_dir, tmp_path, "oda")
     path = folder / "korea_total_aid_2019_230709.xlsx"
     path.write_bytes(path.read_bytes()[:50_000])
     with pytest.raises(DataError, match=r"korea_total_aid_2019_230709\.xlsx: could not be read as \.xlsx"):
@@ -423,7 +414,7 @@ def test_oda_truncated(raw_dir, tmp_path):
 def test_oda_renamed_sheet_and_column(raw_dir, tmp_path):
     import openpyxl
 
-    folder = _copy_source(raw_dir, tmp_path, "oda")
+    folder = copy_source(raw_dir, tmp_path, "oda")
     path = folder / "korea_total_aid_2019_230709.xlsx"
     book = openpyxl.load_workbook(path)
     book["통계양식"].title = "Sheet1"
@@ -442,7 +433,7 @@ def test_oda_renamed_sheet_and_column(raw_dir, tmp_path):
 
 
 def test_oda_empty(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "oda")
+    folder = copy_source(raw_dir, tmp_path, "oda")
     (folder / "korea_total_aid_2019_230709.xlsx").write_bytes(b"")
     with pytest.raises(DataError, match=r"korea_total_aid_2019_230709\.xlsx: could not be read as \.xlsx"):
         get_source("oda").load(tmp_path)
@@ -465,7 +456,7 @@ def test_events_values(events):
 
 
 def test_events_bad_input(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "events")
+    folder = copy_source(raw_dir, tmp_path, "events")
     path = folder / "contraflow_events_from_pages.csv"
     original = path.read_text(encoding="utf-8")
     path.write_text(original.replace(",trade_dispute,", ",dispute,"), encoding="utf-8")

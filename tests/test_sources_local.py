@@ -16,6 +16,7 @@ import pytest
 from hallyu_forecast.errors import DataError, UnknownCountryError
 from hallyu_forecast.sources import get_source
 from hallyu_forecast.sources import wdi as wdi_mod
+from helpers import copy_source
 
 SOURCES = ("wdi", "gapminder", "owid", "vdem", "freedomhouse", "polity5", "rsf")
 
@@ -24,17 +25,6 @@ SOURCES = ("wdi", "gapminder", "owid", "vdem", "freedomhouse", "polity5", "rsf")
 @pytest.fixture(scope="module")
 def loaded(raw_dir: Path) -> dict[str, pd.DataFrame]:
     return {name: get_source(name).load(raw_dir) for name in SOURCES}
-
-
-def copy_source(raw_dir: Path, tmp_path: Path, name: str) -> Path:
-    """Writable copy of one source folder: tmp_path/<name>/ (files only, no permissions)."""
-    src, dst = raw_dir / name, tmp_path / name
-    for path in src.rglob("*"):
-        if path.is_file():
-            target = dst / path.relative_to(src)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, target)
-    return dst
 
 
 def truncate(path: Path, fraction: float = 0.5, at_line: bool = False) -> None:

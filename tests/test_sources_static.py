@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +14,7 @@ from hallyu_forecast.sources import get_source
 from hallyu_forecast.sources.cepii import haversine_km
 from hallyu_forecast.sources.countrycode import country_table
 from hallyu_forecast.sources.hofstede import CTR_TO_ISO3, DROPPED_ROWS, kogut_singh
+from helpers import copy_source
 
 HOFSTEDE_FILE = "6-dimensions-for-website-2015-08-16.csv"
 
@@ -37,15 +37,6 @@ def religion(raw_dir: Path) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def countrycode(raw_dir: Path) -> pd.DataFrame:
     return get_source("countrycode").load(raw_dir)
-
-
-def _copy_source(raw_dir: Path, tmp_path: Path, name: str) -> Path:
-    folder = tmp_path / name
-    folder.mkdir()
-    for f in get_source(name).files:
-        shutil.copyfile(raw_dir / name / f.path, folder / f.path)
-        (folder / f.path).chmod(0o644)
-    return folder
 
 
 # ----------------------------------------------------------------------------------- cepii
@@ -93,7 +84,7 @@ def test_haversine_known_distance():
 
 
 def test_cepii_truncated_rda(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "cepii")
+    folder = copy_source(raw_dir, tmp_path, "cepii")
     data = (folder / "dist_cepii.rda").read_bytes()
     (folder / "dist_cepii.rda").write_bytes(data[: len(data) // 3])
     with pytest.raises(DataError, match=r"dist_cepii\.rda.*truncated or corrupt"):
@@ -101,14 +92,14 @@ def test_cepii_truncated_rda(raw_dir, tmp_path):
 
 
 def test_cepii_empty_rda(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "cepii")
+    folder = copy_source(raw_dir, tmp_path, "cepii")
     (folder / "geo_cepii.rda").write_bytes(b"")
     with pytest.raises(DataError, match=r"geo_cepii\.rda"):
         get_source("cepii").load(tmp_path)
 
 
 def test_cepii_missing_file(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "cepii")
+    folder = copy_source(raw_dir, tmp_path, "cepii")
     (folder / "geo_cepii.rda").unlink()
     with pytest.raises(DataError, match=r"missing raw file.*geo_cepii\.rda"):
         get_source("cepii").load(tmp_path)
@@ -169,7 +160,7 @@ def test_hofstede_hand_map_is_complete(raw_dir):
 
 
 def test_hofstede_renamed_column(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "hofstede")
+    folder = copy_source(raw_dir, tmp_path, "hofstede")
     path = folder / HOFSTEDE_FILE
     path.write_bytes(path.read_bytes().replace(b"ltowvs", b"lto", 1))
     with pytest.raises(DataError, match=r"6-dimensions.*\['ltowvs'\] not found"):
@@ -177,7 +168,7 @@ def test_hofstede_renamed_column(raw_dir, tmp_path):
 
 
 def test_hofstede_wrong_separator(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "hofstede")
+    folder = copy_source(raw_dir, tmp_path, "hofstede")
     path = folder / HOFSTEDE_FILE
     path.write_bytes(path.read_bytes().replace(b";", b","))
     with pytest.raises(DataError, match=r"6-dimensions.*not found"):
@@ -185,7 +176,7 @@ def test_hofstede_wrong_separator(raw_dir, tmp_path):
 
 
 def test_hofstede_wrong_encoding(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "hofstede")
+    folder = copy_source(raw_dir, tmp_path, "hofstede")
     path = folder / HOFSTEDE_FILE
     path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16"))
     with pytest.raises(DataError, match=r"6-dimensions.*not valid utf-8"):
@@ -193,21 +184,21 @@ def test_hofstede_wrong_encoding(raw_dir, tmp_path):
 
 
 def test_hofstede_empty_file(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "hofstede")
+    folder = copy_source(raw_dir, tmp_path, "hofstede")
     (folder / HOFSTEDE_FILE).write_bytes(b"")
     with pytest.raises(DataError, match=r"6-dimensions.*empty"):
         get_source("hofstede").load(tmp_path)
 
 
 def test_hofstede_header_only(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "hofstede")
+    folder = copy_source(raw_dir, tmp_path, "hofstede")
     (folder / HOFSTEDE_FILE).write_bytes(b"ctr;country;pdi;idv;mas;uai;ltowvs;ivr\r\n")
     with pytest.raises(DataError, match=r"no data rows"):
         get_source("hofstede").load(tmp_path)
 
 
 def test_hofstede_unknown_code(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "hofstede")
+    folder = copy_source(raw_dir, tmp_path, "hofstede")
     path = folder / HOFSTEDE_FILE
     path.write_bytes(path.read_bytes() + b"XYZ;Atlantis;1;2;3;4;5;6\r\n")
     with pytest.raises(DataError, match=r"unknown Hofstede code.*XYZ"):
@@ -215,7 +206,7 @@ def test_hofstede_unknown_code(raw_dir, tmp_path):
 
 
 def test_hofstede_code_name_disagreement(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "hofstede")
+    folder = copy_source(raw_dir, tmp_path, "hofstede")
     path = folder / HOFSTEDE_FILE
     path.write_bytes(path.read_bytes().replace(b"CHI;China", b"CHI;Chile"))
     with pytest.raises(DataError, match=r"code and country name disagree.*CHI"):
@@ -253,7 +244,7 @@ def test_religion_special_states(religion):
 
 
 def test_religion_renamed_column(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "religion")
+    folder = copy_source(raw_dir, tmp_path, "religion")
     path = folder / "WRP_national.csv"
     path.write_bytes(path.read_bytes().replace(b"total muslims", b"islmgen", 1))
     with pytest.raises(DataError, match=r"WRP_national\.csv.*\['total muslims'\] not found"):
@@ -261,7 +252,7 @@ def test_religion_renamed_column(raw_dir, tmp_path):
 
 
 def test_religion_truncated(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "religion")
+    folder = copy_source(raw_dir, tmp_path, "religion")
     path = folder / "WRP_national.csv"
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])  # cut mid-row: last row has missing cells
@@ -270,7 +261,7 @@ def test_religion_truncated(raw_dir, tmp_path):
 
 
 def test_religion_empty(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "religion")
+    folder = copy_source(raw_dir, tmp_path, "religion")
     (folder / "WRP_national.csv").write_bytes(b"")
     with pytest.raises(DataError, match=r"WRP_national\.csv.*empty"):
         get_source("religion").load(tmp_path)
@@ -305,7 +296,7 @@ def test_all_static_keys_known_to_country_table(raw_dir, cepii, hofstede, religi
 
 
 def test_countrycode_truncated_rda(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "countrycode")
+    folder = copy_source(raw_dir, tmp_path, "countrycode")
     data = (folder / "codelist.rda").read_bytes()
     (folder / "codelist.rda").write_bytes(data[:1000])
     with pytest.raises(DataError, match=r"codelist\.rda.*truncated or corrupt"):
@@ -313,7 +304,7 @@ def test_countrycode_truncated_rda(raw_dir, tmp_path):
 
 
 def test_countrycode_not_an_rda(raw_dir, tmp_path):
-    folder = _copy_source(raw_dir, tmp_path, "countrycode")
+    folder = copy_source(raw_dir, tmp_path, "countrycode")
     (folder / "codelist.rda").write_text("iso3c,continent\nKOR,Asia\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"codelist\.rda"):
         get_source("countrycode").load(tmp_path)

@@ -6,7 +6,6 @@ Facts checked here are quoted in each source's PROVENANCE.md in the raw-data mir
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,21 +13,12 @@ import pytest
 
 from hallyu_forecast.errors import DataError, UnknownCountryError
 from hallyu_forecast.sources import get_source
-from hallyu_forecast.sources import intl_students, kto_arrivals, uis_student_flows
+from hallyu_forecast.sources import intl_students, kto_arrivals
 from hallyu_forecast.sources._io import read_csv
+from helpers import copy_source
 
 
 # ----------------------------------------------------------------------------- helpers
-def _copy_source(raw_dir: Path, name: str, tmp_path: Path) -> Path:
-    """Writable copy of one source folder under tmp_path (raw files are read-only)."""
-    dst = tmp_path / name
-    dst.mkdir()
-    for f in (raw_dir / name).iterdir():
-        if f.is_file():
-            shutil.copyfile(f, dst / f.name)
-    return dst
-
-
 def _replace_text(path: Path, old: str, new: str, count: int = -1) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"test setup: {old!r} not in {path.name}"
@@ -167,7 +157,7 @@ def test_kto_no_aggregates(raw_dir: Path, kto: pd.DataFrame) -> None:
 
 
 def test_kto_truncated_tourists(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "kto_arrivals", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "kto_arrivals")
     data = (folder / "tourists.csv").read_bytes()
     (folder / "tourists.csv").write_bytes(data[: int(len(data) * 0.6)])
     with pytest.raises(DataError, match="truncated"):
@@ -175,7 +165,7 @@ def test_kto_truncated_tourists(raw_dir: Path, tmp_path: Path) -> None:
 
 
 def test_kto_truncated_at_line_boundary(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "kto_arrivals", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "kto_arrivals")
     data = (folder / "tourists.csv").read_bytes()
     cut = data[: int(len(data) * 0.6)]
     (folder / "tourists.csv").write_bytes(cut[: cut.rfind(b"\n") + 1])  # parses, but a month block is cut
@@ -184,28 +174,28 @@ def test_kto_truncated_at_line_boundary(raw_dir: Path, tmp_path: Path) -> None:
 
 
 def test_kto_renamed_visitors_column(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "kto_arrivals", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "kto_arrivals")
     _replace_text(folder / "tourists.csv", '"visitors"', '"visits"', 1)
     with pytest.raises(DataError, match=r"tourists\.csv.*\['visitors'\] not found"):
         get_source("kto_arrivals").load(tmp_path)
 
 
 def test_kto_garbage_entrance(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "kto_arrivals", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "kto_arrivals")
     (folder / "entrance.rda").write_bytes(b"this is not an R data file\x00\x01\x02" * 200)
     with pytest.raises(DataError, match=r"entrance\.rda.*could not be read as an R data file"):
         get_source("kto_arrivals").load(tmp_path)
 
 
 def test_kto_unknown_country(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "kto_arrivals", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "kto_arrivals")
     _replace_text(folder / "tourists.csv", '"Ukraine"', '"Freedonia"')
     with pytest.raises(UnknownCountryError, match=r"kto_arrivals: 'Freedonia'"):
         get_source("kto_arrivals").load(tmp_path)
 
 
 def test_kto_empty_and_wrong_encoding(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "kto_arrivals", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "kto_arrivals")
     text = (folder / "tourists.csv").read_text(encoding="utf-8")
     (folder / "tourists.csv").write_bytes(text.encode("utf-16"))
     with pytest.raises(DataError, match="not valid utf-8"):
@@ -216,7 +206,7 @@ def test_kto_empty_and_wrong_encoding(raw_dir: Path, tmp_path: Path) -> None:
 
 
 def test_kto_overlap_disagreement_raises(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "kto_arrivals", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "kto_arrivals")
     raw = pd.read_csv(folder / "tourists.csv")
     country = raw.loc[raw["country"] != "Total", "country"].iloc[0]
     hit = (raw["country"] == country) & (raw["month"] == "1/1/2017") & (raw["age"] == "0-20")
@@ -227,7 +217,7 @@ def test_kto_overlap_disagreement_raises(raw_dir: Path, tmp_path: Path) -> None:
 
 
 def test_kto_renumbered_ids_raise(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "kto_arrivals", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "kto_arrivals")
     raw = pd.read_csv(folder / "tourists.csv")
     raw["id"] = range(1, len(raw) + 1)  # ids no longer the original KOSIS row numbers
     raw.to_csv(folder / "tourists.csv", index=False)
@@ -274,21 +264,21 @@ def test_students_annual(students: pd.DataFrame, raw_dir: Path) -> None:
 
 
 def test_students_unexpected_missing_iso3_raises(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "intl_students", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "intl_students")
     _replace_text(folder / "international_students_data.csv", ",가나,Language,24,GHA,", ",가나,Language,24,,", 1)
     with pytest.raises(DataError, match="missing `iso3c`.*가나"):
         get_source("intl_students").load(tmp_path)
 
 
 def test_students_iso3_disagreement_raises(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "intl_students", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "intl_students")
     _replace_text(folder / "international_students_data.csv", ",가나,Language,24,GHA,", ",가나,Language,24,GAB,", 1)
     with pytest.raises(DataError, match="disagrees with hallyu_forecast.countries.to_iso3"):
         get_source("intl_students").load(tmp_path)
 
 
 def test_students_bad_files(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "intl_students", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "intl_students")
     path = folder / "international_students_data.csv"
     original = path.read_bytes()
     _replace_text(path, "no_int_student", "students", 1)
@@ -334,7 +324,7 @@ def test_uis_no_aggregates(uis: pd.DataFrame, raw_dir: Path) -> None:
 
 
 def test_uis_files_disagree_raises(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "uis_student_flows", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "uis_student_flows")
     _replace_text(folder / "popular-origins-by-destination.csv",
                   "2019,Republic of Korea,China,55670", "2019,Republic of Korea,China,55000", 1)
     with pytest.raises(DataError, match="disagree on students to Korea"):
@@ -342,7 +332,7 @@ def test_uis_files_disagree_raises(raw_dir: Path, tmp_path: Path) -> None:
 
 
 def test_uis_renamed_column_raises(raw_dir: Path, tmp_path: Path) -> None:
-    folder = _copy_source(raw_dir, "uis_student_flows", tmp_path)
+    folder = copy_source(raw_dir, tmp_path, "uis_student_flows")
     _replace_text(folder / "popular-destinations-by-origin.csv", "dest_country_lumped", "destination", 1)
     with pytest.raises(DataError, match=r"\['dest_country_lumped'\] not found"):
         get_source("uis_student_flows").load(tmp_path)

@@ -66,23 +66,7 @@ def read_rda(path: Path, obj: str, columns: Iterable[str] = (), latin1: bool = F
     encoding; RSF's file needs it.
     """
     path = Path(path)
-    if not path.is_file():
-        raise _fail(path, "file not found.")
-    try:
-        if latin1:
-            import rdata
-
-            parsed = rdata.parser.parse_file(path, extension="rda")
-            objects = rdata.conversion.convert(
-                parsed, default_encoding="latin1", force_default_encoding=True
-            )
-        else:
-            import pyreadr
-
-            objects = pyreadr.read_r(str(path))
-    except Exception as exc:  # pyreadr/rdata raise many unrelated types on corrupt input
-        raise _fail(path, f"could not be read as an R data file ({type(exc).__name__}: {exc}); "
-                    "it may be truncated or corrupt.") from exc
+    objects = read_rda_all(path, latin1=latin1)
     if obj not in objects:
         raise _fail(path, f"has no object `{obj}`; it holds {sorted(objects)}.",
                     "Restore the original file.")

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from hallyu_forecast.errors import DataError
