@@ -153,10 +153,7 @@ def test_origin_without_training_rows_raises(synthetic_fm):
 def panel():
     from hallyu_forecast.panel import load_panel
 
-    try:
-        return load_panel()
-    except DataError as exc:  # pragma: no cover - before the embedded panel is built
-        pytest.skip(str(exc))
+    return load_panel()
 
 
 @pytest.mark.slow
