@@ -465,42 +465,18 @@ def _interval(values: np.ndarray, point: float, level: float) -> tuple[float, fl
 
 
 # --------------------------------------------------------------------------- model access
-def _load_default_bundle(panel):
-    """The shipped model; if none is shipped yet, the default experiment fitted on the fly."""
-    from hallyu_forecast.bundle import ModelBundle, load_bundle
-
-    try:
-        return load_bundle(), "shipped default model"
-    except ModelError:
-        pass
-    from hallyu_forecast.config import load_config
-
-    cfg = load_config()
-    specs = cfg.specs(panel.columns)
-    fm = cfg.build_features(panel)
-    model = cfg.make_forecaster().fit(fm)
-    bundle = ModelBundle(forecaster=model, specs=specs, target=fm.target.name,
-                         meta={"experiment": cfg.name, "fitted_by": "explain()"})
-    return bundle, f"default experiment `{cfg.name}` fitted on the embedded panel"
-
-
 def _resolve(model, specs, panel):
     """(forecaster, specs, target name, description of the model)."""
     from hallyu_forecast.bundle import ModelBundle
     from hallyu_forecast.features import Specs, load_feature_specs
 
-    if model is None:
-        from hallyu_forecast.panel import load_panel
-
-        bundle, what = _load_default_bundle(panel if panel is not None else load_panel())
-        return bundle.forecaster, bundle.specs, bundle.target, what, bundle.panel
-    if isinstance(model, ModelBundle):
-        return model.forecaster, model.specs, model.target, "model bundle", model.panel
-    if isinstance(model, (str, Path)):
+    if model is None or isinstance(model, (str, Path, ModelBundle)):
         from hallyu_forecast.inference import resolve_model
 
         bundle = resolve_model(model)
-        return bundle.forecaster, bundle.specs, bundle.target, f"model {model}", bundle.panel
+        what = {None: "shipped default model"}.get(model, "model bundle" if isinstance(model, ModelBundle)
+                                                    else f"model {model}")
+        return bundle.forecaster, bundle.specs, bundle.target, what, bundle.panel
     if not hasattr(model, "models_") or not hasattr(model, "features_"):
         kind = type(model).__name__
         if hasattr(model, "get_params") and hasattr(model, "fit") and kind == "HallyuForecaster":
@@ -525,38 +501,6 @@ def _check_groups(model, specs) -> dict[str, tuple[str, str]]:
                          "the groups declared in the feature specs (features/*.toml). Fit the model on the output "
                          "of build_features(), or pass the `specs` it was trained with.")
     return {f: declared[f] for f in used}
-
-
-def _resolve_countries(countries, panel: pd.DataFrame) -> list[str] | None:
-    from hallyu_forecast.features import DESTINATION
-    from hallyu_forecast.panel import load_countries
-
-    if countries is None:
-        return None
-    if isinstance(countries, str):
-        countries = [countries]
-    codes = set(panel["iso3"])
-    table = load_countries()
-    by_name = {str(n).casefold(): c for n, c in zip(table["name"], table["iso3"])}
-    out, unknown = [], []
-    for value in countries:
-        key = str(value).strip()
-        if key.upper() in codes:
-            out.append(key.upper())
-        elif key.casefold() in by_name and by_name[key.casefold()] in codes:
-            out.append(by_name[key.casefold()])
-        elif key.upper() == DESTINATION:
-            out.append(DESTINATION)
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ConfigError(f"Unknown country {', '.join(repr(u) for u in unknown)}. Use ISO3 codes such as "
-                          "'MEX' or English names of countries in the panel; see hallyu_forecast.load_countries().")
-    if DESTINATION in out:
-        raise ConfigError("Korea is the destination, not an origin country: remove 'KOR'.")
-    if not out:
-        raise ConfigError("`countries` is empty: name at least one country, or pass None for all.")
-    return list(dict.fromkeys(out))
 
 
 def _check_int(value, name: str, minimum: int) -> int:
@@ -792,7 +736,9 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
             raise ConfigError(f"`years` must be origin years with target data ({first}-{last}). "
                               f"Got {bad if bad else origins}.")
         origins = sorted(set(int(o) for o in origins))
-    codes = _resolve_countries(countries, panel)
+    from hallyu_forecast.inference import resolve_countries
+
+    codes = None if countries is None else resolve_countries(countries, panel["iso3"])
 
     # ---- the design matrix: every origin (training rows for refits) and the rows to explain
     fm = build_features(panel, specs=specs_obj, target=target_name, horizons=[horizon])

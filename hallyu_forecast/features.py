@@ -96,13 +96,6 @@ class Specs:
     targets: dict[str, TargetSpec]
     folder: str
 
-    @property
-    def groups(self) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for f in self.features:
-            out.setdefault(f.group, []).append(f.name)
-        return out
-
     def select(self, roles: Iterable[str] | None = None, groups: Iterable[str] | None = None) -> "Specs":
         """Keep only features of the given roles and/or groups."""
         roles = set(roles) if roles is not None else None

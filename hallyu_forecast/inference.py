@@ -51,16 +51,24 @@ def resolve_model(model=None):
     return inner.bundle
 
 
-def resolve_countries(countries, table: pd.DataFrame) -> list[str]:
-    """ISO3 codes from ISO3 codes or English names (case-insensitive)."""
+def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str]:
+    """ISO3 codes from ISO3 codes or English names (case-insensitive), validated.
+
+    ``codes`` are the ISO3 codes allowed (e.g. the countries of the panel in use); default the
+    embedded country table. Korea, the destination, is refused; an empty selection is an error.
+    """
+    from hallyu_forecast.features import DESTINATION
+    from hallyu_forecast.panel import load_countries
+
     if isinstance(countries, str):
         countries = [countries]
-    by_name = {str(n).casefold(): c for n, c in zip(table["name"], table["iso3"])}
-    known = set(table["iso3"])
+    table = load_countries()
+    known = set(codes) if codes is not None else set(table["iso3"])
+    by_name = {str(n).casefold(): c for n, c in zip(table["name"], table["iso3"]) if c in known}
     out, unknown = [], []
     for value in countries:
         key = str(value).strip()
-        if key.upper() in known:
+        if key.upper() in known or key.upper() == DESTINATION:
             out.append(key.upper())
         elif key.casefold() in by_name:
             out.append(by_name[key.casefold()])
@@ -68,18 +76,22 @@ def resolve_countries(countries, table: pd.DataFrame) -> list[str]:
             unknown.append(key)
     if unknown:
         raise ConfigError(f"Unknown country {', '.join(repr(u) for u in unknown)}. Use ISO3 codes such as "
-                          "'MEX' or English names; see hallyu_forecast.load_countries().")
+                          "'MEX' or English names of countries in the panel; see hallyu_forecast.load_countries().")
+    if DESTINATION in out:
+        raise ConfigError("Korea is the destination, not an origin country: remove 'KOR'.")
+    if not out:
+        raise ConfigError("`countries` is empty: name at least one country, or pass None for all.")
     return list(dict.fromkeys(out))
 
 
 def _check_horizon(horizon, allowed) -> list[int]:
-    values = [horizon] if np.isscalar(horizon) else list(horizon)
-    allowed = sorted(int(h) for h in allowed)
-    text = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}" if len(allowed) > 1 else str(allowed[0])
-    for h in values:
-        if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or int(h) not in allowed:
-            raise ConfigError(f"`horizon` must be {text}. Got {h!r}.")
-    return sorted(set(int(h) for h in values))
+    from hallyu_forecast.config import check_horizons
+
+    values = check_horizons([horizon] if np.isscalar(horizon) else horizon)
+    missing = sorted(set(values) - set(int(h) for h in allowed))
+    if missing:
+        raise ModelError(f"The model was fitted for horizons {sorted(allowed)}; it cannot forecast horizon {missing[0]}.")
+    return list(values)
 
 
 def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None) -> pd.DataFrame:
@@ -100,15 +112,7 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
     if isinstance(origin, bool) or not isinstance(origin, (int, np.integer)) or not first <= origin <= last:
         raise ConfigError(f"`origin` must be a year with target data ({first}-{last}). Got {origin!r}.")
     table = load_countries()
-    if countries is None:
-        codes = sorted(set(panel["iso3"]) - {"KOR"})
-    else:
-        codes = resolve_countries(countries, table)
-        if "KOR" in codes:
-            raise ConfigError("Korea is the destination, not an origin country: remove 'KOR'.")
-        missing = sorted(set(codes) - set(panel["iso3"]))
-        if missing:
-            raise ConfigError(f"Country {missing} has no rows in the panel; add its covariates first.")
+    codes = sorted(set(panel["iso3"]) - {"KOR"}) if countries is None else resolve_countries(countries, panel["iso3"])
     fm = bundle.features(panel, origins=[int(origin)], horizons=horizons, countries=codes)
     out = model.predict(fm)
     out = out[out["model"] != "none"].reset_index(drop=True)

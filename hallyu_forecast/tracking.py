@@ -16,7 +16,6 @@ building itself::
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import tempfile
@@ -186,9 +185,3 @@ def _requirements() -> list[str]:
     v = versions()
     return [f"lightgbm=={v['lightgbm']}", f"scikit-learn=={v['scikit-learn']}", f"pandas=={v['pandas']}",
             f"numpy=={v['numpy']}", "pyarrow", "hallyu_forecast"]
-
-
-def log_json(obj: dict, artifact_file: str) -> None:
-    import mlflow
-
-    mlflow.log_dict(json.loads(json.dumps(obj, default=str)), artifact_file)

@@ -64,7 +64,7 @@ def test_earlier_origin():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"countries": ["XYZ"]}, "Unknown country 'XYZ'. Use ISO3 codes such as 'MEX' or English names; see hallyu_forecast.load_countries()."),
+        ({"countries": ["XYZ"]}, "Unknown country 'XYZ'. Use ISO3 codes such as 'MEX' or English names of countries in the panel; see hallyu_forecast.load_countries()."),
         ({"horizon": 4}, "`horizon` must be 1, 2 or 3. Got 4."),
         ({"horizon": 0}, "`horizon` must be 1, 2 or 3. Got 0."),
         ({"origin": 2030}, "`origin` must be a year with target data (2010-2022). Got 2030."),

@@ -43,52 +43,46 @@ def test_runs_are_stored_under_mlruns(trained):
     assert artifact_dirs and any(any(p.iterdir()) for p in artifact_dirs)
 
 
-def test_pyfunc_loads_and_predicts_panel_rows_like_predict(trained):
+@pytest.fixture()
+def in_store(trained, monkeypatch):
+    """Work inside the folder holding the trained run's ./mlruns store."""
+    from hallyu_forecast.tracking import configure
+
+    monkeypatch.chdir(trained[0])
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    configure()
+    return trained
+
+
+def test_pyfunc_loads_and_predicts_panel_rows_like_predict(in_store):
     import mlflow
 
-    folder, bundle, uri = trained
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        from hallyu_forecast.tracking import configure
-
-        configure()
-        model = mlflow.pyfunc.load_model(uri)
-        panel = hf.load_panel()
-        rows = panel[panel["iso3"].isin(["JPN", "THA"]) & (panel["year"] >= 2010)]
-        got = model.predict(rows, params={"horizon": 2})
-        expected = hf.predict(["JPN", "THA"], horizon=2, model=bundle.__class__(**bundle.__dict__))
-        cols = ["iso3", "origin", "target_year", "prediction", "lower", "upper", "lower_95", "upper_95", "model"]
-        pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), expected[cols].reset_index(drop=True),
-                                      check_dtype=False)
-        # the registered name resolves too
-        registered = mlflow.pyfunc.load_model("models:/hallyu-test/1")
-        assert len(registered.predict(rows)) == 2
-    finally:
-        os.chdir(old)
+    _, bundle, uri = in_store
+    model = mlflow.pyfunc.load_model(uri)
+    panel = hf.load_panel()
+    rows = panel[panel["iso3"].isin(["JPN", "THA"]) & (panel["year"] >= 2010)]
+    got = model.predict(rows, params={"horizon": 2})
+    expected = hf.predict(["JPN", "THA"], horizon=2, model=bundle)
+    cols = ["iso3", "origin", "target_year", "prediction", "lower", "upper", "lower_95", "upper_95", "model"]
+    pd.testing.assert_frame_equal(got[cols].reset_index(drop=True), expected[cols].reset_index(drop=True),
+                                  check_dtype=False)
+    # the registered name resolves too
+    registered = mlflow.pyfunc.load_model("models:/hallyu-test/1")
+    assert len(registered.predict(rows)) == 2
 
 
-def test_run_records_config_data_vintage_commit_and_specs(trained):
+def test_run_records_config_data_vintage_commit_and_specs(in_store):
     import mlflow
 
-    folder, _, _ = trained
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        from hallyu_forecast.tracking import configure
-
-        configure()
-        client = mlflow.MlflowClient()
-        exp = client.get_experiment_by_name("hallyu_forecast/default")
-        run = client.search_runs([exp.experiment_id])[0]
-        assert run.data.tags["kind"] == "train"
-        assert "git_commit" in run.data.tags
-        assert run.data.params["target"] == "youth_arrivals_per_capita"
-        assert run.data.params["data.last_year"] == "2024"
-        names = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"config", "data", "features"} <= names
-    finally:
-        os.chdir(old)
+    client = mlflow.MlflowClient()
+    exp = client.get_experiment_by_name("hallyu_forecast/default")
+    run = client.search_runs([exp.experiment_id])[0]
+    assert run.data.tags["kind"] == "train"
+    assert "git_commit" in run.data.tags
+    assert run.data.params["target"] == "youth_arrivals_per_capita"
+    assert run.data.params["data.last_year"] == "2024"
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"config", "data", "features"} <= names
 
 
 def test_unwritable_store_is_a_clear_error(in_tmp):
