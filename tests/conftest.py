@@ -13,6 +13,6 @@ def raw_dir() -> Path:
     value = os.environ.get("HALLYU_DATA_DIR")
     if not value:
         pytest.fail("HALLYU_DATA_DIR is not set: point it at the raw data mirror (CI: ../shared/data/raw).")
-    path = Path(value)
+    path = Path(value).resolve()  # the README passes a relative path; tests may chdir or symlink
     assert path.is_dir(), f"HALLYU_DATA_DIR={path} does not exist"
     return path
