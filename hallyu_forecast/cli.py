@@ -121,16 +121,72 @@ def _register_model_commands(sub) -> None:
     commands.register(sub)
 
 
+#: Global flags, accepted anywhere on the command line (before or after the command).
+GLOBAL_FLAGS = {"--debug": "debug", "-v": "verbose", "--verbose": "verbose"}
+
+
+def _split_global_flags(argv: list[str]) -> tuple[dict[str, bool], list[str]]:
+    """Take ``--debug`` and ``-v/--verbose`` out of ``argv`` wherever they are (``train --debug`` and
+    ``--debug train`` both work; no sub-command defines them)."""
+    flags = {"debug": False, "verbose": False}
+    rest = []
+    for i, token in enumerate(argv):
+        if token == "--":
+            rest.extend(argv[i:])
+            break
+        if token in GLOBAL_FLAGS:
+            flags[GLOBAL_FLAGS[token]] = True
+        else:
+            rest.append(token)
+    return flags, rest
+
+
+def _add_global_flags(parser: argparse.ArgumentParser) -> None:
+    # documented in --help; the values are read by _split_global_flags before parsing
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an error")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show third-party warnings and INFO lines (hidden by default)")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 600 else text[:597] + "..."
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI. Errors print one line on stderr (exit 2 for bad input or data, 1 for a bug);
+    ``--debug`` also prints the traceback."""
+    import traceback
+
+    from hallyu_forecast.logs import set_verbose
+
+    flags, argv = _split_global_flags(list(sys.argv[1:] if argv is None else argv))
+    set_verbose(flags["verbose"])  # before any third-party import, so their loggers start quiet
     parser = build_parser()
+    _add_global_flags(parser)
     args = parser.parse_args(argv)
     try:
+        from hallyu_forecast.preflight import check_cli_args
+
+        check_cli_args(args)  # paths, URIs, input files: fail before minutes of work
         return int(args.func(args) or 0)
     except HallyuError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        if flags["debug"]:
+            traceback.print_exc()
+        message = str(exc) if "\n" in str(exc).strip() else _one_line(exc)  # keep listed items readable
+        print(f"error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover
+        print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unforeseen environment problem: one line, not 40
+        if flags["debug"]:
+            traceback.print_exc()
+            print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        else:
+            print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} "
+                  "(run with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,3 +48,15 @@ class ConfigError(HallyuError, ValueError):
 
 class ModelError(HallyuError, ValueError):
     """A model is missing, cannot be loaded, or cannot answer the request."""
+
+
+class PreflightError(ConfigError):
+    """An output path, tracking URI, storage URL or input file is unusable (checked before work starts)."""
+
+
+class InputTypeError(HallyuError, TypeError):
+    """An argument has the wrong type (e.g. ``predict(392)`` instead of ``predict('JPN')``)."""
+
+
+class DuplicateRowError(DataError):
+    """A raw file holds two rows for the same keys with different values."""

@@ -60,8 +60,9 @@ def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str
     from hallyu_forecast.features import DESTINATION
     from hallyu_forecast.panel import load_countries
 
-    if isinstance(countries, str):
-        countries = [countries]
+    from hallyu_forecast.preflight import check_countries
+
+    countries = check_countries(countries)  # 392 or [392] -> InputTypeError, not a TypeError deep inside
     table = load_countries()
     known = set(codes) if codes is not None else set(table["iso3"])
     by_name = {str(n).casefold(): c for n, c in zip(table["name"], table["iso3"]) if c in known}
