@@ -48,6 +48,30 @@ def _download(url: str, target: Path, timeout: float) -> None:
         shutil.copyfileobj(response, out)
 
 
+def _extract_member(archive: Path, member: str, target: Path, archive_url: str) -> None:
+    """Copy ``member`` of the ZIP ``archive`` to ``target`` (zipfile checks the member's CRC)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            names = zf.namelist()
+            if member not in names:
+                raise DataError(f"The ZIP {archive_url} has no member {member} (it holds {names[:10]}). The "
+                                "publisher may have renamed it: update the RawFile entry of the source.")
+            with zf.open(member) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"The download from {archive_url} is not a valid ZIP ({exc}). Retry `data pull`, "
+                        "or set HALLYU_DATA_DIR to an offline mirror.") from None
+
+
+def restore_hint(source: str, raw) -> str:
+    """What to do about a missing or damaged raw file, matched to where the file can be had."""
+    from hallyu_forecast.sources._io import restore_hint as hint
+
+    return hint(source, raw)
+
+
 def pull(
     sources: Iterable[str] | None = None,
     dest: str | Path | None = None,
@@ -87,6 +111,16 @@ def pull(
     base_url = base_url if base_url is not None else os.environ.get("HALLYU_DATA_BASE_URL")
     say = progress or (lambda _line: None)
     results: list[PullResult] = []
+    archives: dict[str, Path] = {}  # one download per ZIP, shared by its members
+    scratch = tempfile.TemporaryDirectory(prefix="hallyu-zip-")
+    try:
+        _pull_into(names, dest, base_url, timeout, say, results, archives, Path(scratch.name))
+    finally:
+        scratch.cleanup()
+    return results
+
+
+def _pull_into(names, dest, base_url, timeout, say, results, archives, scratch) -> None:
     for name in names:
         source = get_source(name)
         folder = dest / name
@@ -101,9 +135,9 @@ def pull(
                     continue
                 replaced = True
             url = f"{base_url.rstrip('/')}/{name}/{raw.path}" if base_url else raw.url
-            if url is None:
-                detail = ("compiled by hand from public pages; no download URL. Copy it from a "
-                          "mirror (HALLYU_DATA_DIR) or pass a mirror base URL.")
+            archive = None if base_url else getattr(raw, "archive", None)
+            if url is None and archive is None:
+                detail = restore_hint(name, raw)
                 results.append(PullResult(name, target, "unavailable", detail))
                 say(f"[no url]     {name}/{raw.path}: {detail}")
                 continue
@@ -112,13 +146,29 @@ def pull(
             os.close(fd)
             tmp = Path(tmp_name)
             try:
+                source_url = url if url is not None else archive
                 try:
-                    _download(url, tmp, timeout)
+                    if url is not None:
+                        _download(url, tmp, timeout)
+                    else:
+                        if archive not in archives:
+                            archives[archive] = scratch / f"{len(archives)}.zip"
+                            try:
+                                _download(archive, archives[archive], timeout)
+                            except BaseException:
+                                archives.pop(archive).unlink(missing_ok=True)
+                                raise
+                        member = raw.member or Path(raw.path).name
+                        _extract_member(archives[archive], member, tmp, archive)
+                        source_url = f"{archive} (member {member})"
                 except (urllib.error.URLError, OSError, ValueError) as exc:
+                    if isinstance(exc, DataError):
+                        raise
                     raise DataError(
-                        f"Download of {name}/{raw.path} from {url} failed ({exc}). Check the network, "
+                        f"Download of {name}/{raw.path} from {source_url} failed ({exc}). Check the network, "
                         "or set HALLYU_DATA_DIR to an offline mirror."
                     ) from exc
+                url = source_url
                 got = sha256_file(tmp)
                 if got != raw.sha256:
                     raise ChecksumError(
@@ -134,7 +184,6 @@ def pull(
             detail = "cached copy had a different checksum" if replaced else ""
             results.append(PullResult(name, target, status, detail))
             say(f"[{status:<10}] {name}/{raw.path}" + (f" ({detail})" if detail else ""))
-    return results
 
 
 def verify(data_dir: str | Path | None = None, sources: Iterable[str] | None = None) -> dict[str, dict[str, str]]:
@@ -153,16 +202,16 @@ def verify(data_dir: str | Path | None = None, sources: Iterable[str] | None = N
         for raw in source.files:
             path = root / name / raw.path
             if not path.is_file():
-                problems.append(f"{path}: missing")
+                problems.append(f"{path}: missing. {restore_hint(name, raw)}")
                 continue
             got = sha256_file(path)
             found[name][raw.path] = got
             if got != raw.sha256:
-                problems.append(f"{path}: sha256 {got}, expected {raw.sha256}")
+                problems.append(f"{path}: sha256 {got}, expected {raw.sha256}. {restore_hint(name, raw)}")
     if problems:
         raise ChecksumError(
             "Raw files differ from the registered vintage:\n  " + "\n  ".join(problems)
-            + "\nRestore them (`hallyu-forecast data pull`), or build anyway with "
+            + "\nRestore them, or build anyway with "
             "`hallyu-forecast data build --allow-changed-files` to create a new vintage."
         )
     return found

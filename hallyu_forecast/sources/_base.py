@@ -31,12 +31,28 @@ class RawFile:
         SHA-256 of the exact bytes the package was built and tested against.
     url : str or None
         Canonical public URL of *those bytes*. ``None`` for files compiled by hand from
-        public pages, which exist only in a mirror (``HALLYU_DATA_DIR``).
+        public pages, which exist only in a mirror (``HALLYU_DATA_DIR``), and for files
+        published only inside a ZIP (see ``archive``).
     """
 
     path: str
     sha256: str
     url: str | None = None
+    #: URL of a ZIP archive holding this file as a member (``member``, default the file's name):
+    #: for files published only inside ZIP downloads (the World Bank's per-indicator bulk CSVs).
+    #: ``data pull`` downloads the ZIP, extracts the member and verifies the member's checksum.
+    archive: str | None = None
+    member: str | None = None
+
+    @property
+    def downloadable(self) -> bool:
+        """True when ``data pull`` can fetch the file (a direct URL or a ZIP archive URL)."""
+        return bool(self.url or self.archive)
+
+    @property
+    def from_pages(self) -> bool:
+        """True for files compiled by hand from public pages (``*_from_pages.csv``)."""
+        return Path(self.path).stem.endswith("_from_pages")
 
 
 @dataclass(frozen=True)
@@ -78,12 +94,14 @@ class Source:
         folder = resolve_data_dir(data_dir) / self.name
         from hallyu_forecast.errors import DataError
 
-        missing = [f.path for f in self.files if not (folder / f.path).is_file()]
+        missing = [f for f in self.files if not (folder / f.path).is_file()]
         if missing:
+            from hallyu_forecast.sources._io import restore_hint
+
+            hints = sorted({restore_hint(self.name, f) for f in missing})
             raise DataError(
-                f"Source `{self.name}`: missing raw file(s) {missing} in {folder}. "
-                "Run `hallyu-forecast data pull` or point HALLYU_DATA_DIR at a mirror "
-                "with one folder per source."
+                f"Source `{self.name}`: missing raw file(s) {[f.path for f in missing]} in {folder}. "
+                + " ".join(hints) + " HALLYU_DATA_DIR must point at a mirror with one folder per source."
             )
         frame = self.loader(folder)
         return _check_output(self, frame)

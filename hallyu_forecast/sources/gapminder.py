@@ -120,7 +120,7 @@ def _key_map(folder: Path) -> dict[str, str]:
 
 def _read_series(folder: Path, name: str, file: str, key: str, column: str, mapping: dict[str, str]) -> pd.DataFrame:
     path = folder / file
-    raw = read_csv(path, columns=[key, "time", column])
+    raw = read_csv(path, columns=[key, "time", column], keys=(key, "time"))
     with open(path, "rb") as fh:
         fh.seek(-1, 2)
         complete = fh.read(1) == b"\n"

@@ -96,7 +96,7 @@ def kogut_singh(scores: pd.DataFrame, reference: str, min_dims: int = MIN_DIMENS
 def load(folder: Path) -> pd.DataFrame:
     path = Path(folder) / FILE
     raw = read_csv(path, columns=("ctr", "country", *DIMENSIONS), sep=";", na_values=["#NULL!"],
-                   keep_default_na=False, dtype={"ctr": "string", "country": "string"})
+                   keep_default_na=False, dtype={"ctr": "string", "country": "string"}, keys=("ctr",))
     raw["ctr"] = raw["ctr"].str.strip()
     raw["country"] = raw["country"].str.strip()
     for dim in DIMENSIONS:

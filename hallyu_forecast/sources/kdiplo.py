@@ -113,7 +113,8 @@ def _partner_iso3(codes: pd.Series, folder: Path) -> pd.Series:
 
 def _trade(folder: Path) -> pd.DataFrame:
     path = folder / TRADE_FILE
-    raw = read_csv(path, columns=["iso3c", "year", "export_kosis", "import_kosis", "updated_at"])
+    raw = read_csv(path, columns=["iso3c", "year", "export_kosis", "import_kosis", "updated_at"],
+                   keys=("iso3c", "year"))
     _require_complete(raw, "updated_at", path)
     raw = raw[raw["iso3c"].notna()].copy()
     raw["iso3"] = _partner_iso3(raw["iso3c"], folder)
@@ -148,7 +149,8 @@ def _spell_years(group: pd.DataFrame) -> pd.Series:
 
 def _ties(folder: Path) -> pd.DataFrame:
     path = folder / TIES_FILE
-    raw = read_csv(path, columns=["iso3c", "south_north", "year", "diplomatic_ties", "updated_at"])
+    raw = read_csv(path, columns=["iso3c", "south_north", "year", "diplomatic_ties", "updated_at"],
+                   keys=("iso3c", "south_north", "year"))
     _require_complete(raw, "updated_at", path)
     sides = set(raw["south_north"].dropna().unique())
     if not {"South Korea", "North Korea"} <= sides:

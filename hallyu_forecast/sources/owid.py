@@ -136,7 +136,7 @@ def _iso3(raw: pd.DataFrame, path: Path) -> pd.Series:
 
 def _read(folder: Path, file: str, columns: dict[str, tuple[str, str, str]]) -> pd.DataFrame:
     path = folder / file
-    raw = read_csv(path, columns=["Entity", "Code", "Year", *columns])
+    raw = read_csv(path, columns=["Entity", "Code", "Year", *columns], keys=("Entity", "Year"))
     if not (raw["Code"] == "ZWE").any():
         raise DataError(
             f"{path}: no rows for Zimbabwe (ZWE), the last country in the file; the file looks truncated. {_fix()}"

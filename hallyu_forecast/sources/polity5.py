@@ -69,7 +69,7 @@ def load(folder: Path) -> pd.DataFrame:
     """Polity5 ``polity2`` per ``iso3, year`` (1990–2018, plus the USA's 2019–2020 addendum)."""
     path = Path(folder) / FILE
     cols = ["ccode", "scode", "country", "year", "polity", "polity2"]
-    raw = read_csv(path, columns=cols)
+    raw = read_csv(path, columns=cols, keys=("scode", "year"))
     # `scode`, `year` and `polity` are never empty in the original: gaps mean a cut/damaged file.
     if raw[["scode", "year", "polity"]].isna().any().any():
         raise DataError(f"{path}: empty `scode`, `year` or `polity` cells (the original has none); "

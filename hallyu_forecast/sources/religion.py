@@ -80,7 +80,7 @@ def _special(state: int, year: int) -> tuple[bool, str | None]:
 
 def load(folder: Path) -> pd.DataFrame:
     path = Path(folder) / FILE
-    raw = read_csv(path, columns=("year", "state", "name", POPULATION, *SHARES.values()))
+    raw = read_csv(path, columns=("year", "state", "name", POPULATION, *SHARES.values()), keys=("state", "year"))
     numeric = ["year", "state", POPULATION, *SHARES.values()]
     for col in numeric:
         values = pd.to_numeric(raw[col], errors="coerce")

@@ -286,13 +286,34 @@ def load(folder: Path) -> pd.DataFrame:
     return frame.sort_values(["iso3", "year"]).reset_index(drop=True)
 
 
+#: The World Bank ZIPs (April 2025 release) as committed to saeed-amiri/CrossBorderML: the 18
+#: source-A CSVs are members of these archives, extracted unchanged (wdi/PROVENANCE.md).
+_REPO_A_ZIPS = (
+    "https://raw.githubusercontent.com/saeed-amiri/CrossBorderML/"
+    "9086f44304ecb6ead630efa26a5528cbe6b59f8c/data/raw/"
+)
+_ZIP_OF_CODE: dict[str, str] = {
+    "NY.GDP.PCAP.CD": "gdp_per_capita.zip", "NY.GDP.MKTP.CD": "gdp.zip", "NY.GNP.PCAP.CD": "gni_per_capita.zip",
+    "SP.POP.TOTL": "population_total.zip", "SP.POP.GROW": "population_growth.zip",
+    "SP.POP.1564.TO.ZS": "population_15_64_pct.zip", "SP.POP.65UP.TO.ZS": "population_65_plus_pct.zip",
+    "SP.URB.TOTL.IN.ZS": "urban_population_pct.zip", "IT.NET.USER.ZS": "internet_users_pct.zip",
+    "FP.CPI.TOTL.ZG": "inflation.zip", "SL.UEM.TOTL.ZS": "unemployment_total.zip",
+    "SL.TLF.CACT.ZS": "labor_participation_rate.zip", "SE.SEC.ENRR": "school_enrollment_secondary.zip",
+    "SE.PRM.ENRR": "school_enrollment_primary.zip", "SE.ADT.LITR.ZS": "adult_literacy_rate.zip",
+    "BX.KLT.DINV.CD.WD": "fdi_inflows.zip", "SP.DYN.LE00.IN": "life_expectancy.zip",
+    "EG.ELC.ACCS.ZS": "access_to_electricity.zip",
+}
+
+
 def _raw_files() -> tuple[RawFile, ...]:
     files: list[RawFile] = []
     for _name, code, suffix, _unit, _desc in INDICATORS:
         for fname in (api_file(code, suffix), indicator_metadata_file(code, suffix)):
             url = _REPO_B + fname if code == "NY.GDP.PCAP.PP.KD" else None
-            files.append(RawFile(fname, _SHA256[fname], url))
-    files.append(RawFile(METADATA_COUNTRY, _SHA256[METADATA_COUNTRY], None))
+            archive = _REPO_A_ZIPS + _ZIP_OF_CODE[code] if code in _ZIP_OF_CODE else None
+            files.append(RawFile(fname, _SHA256[fname], url, archive=archive))
+    files.append(RawFile(METADATA_COUNTRY, _SHA256[METADATA_COUNTRY], None,
+                         archive=_REPO_A_ZIPS + _ZIP_OF_CODE["NY.GDP.PCAP.CD"]))
     return tuple(files)
 
 
@@ -315,7 +336,8 @@ SOURCE = Source(
         "https://data.worldbank.org/indicator/<CODE>). 18 indicators (April 2025 release, Last Updated "
         "2025-04-15) are members of those ZIPs as stored in github.com/saeed-amiri/CrossBorderML at commit "
         "9086f44304ecb6ead630efa26a5528cbe6b59f8c (data/raw/<name>.zip), extracted unchanged (CRC checked); "
-        "no public URL serves these exact CSV bytes, so their url is None. NY.GDP.PCAP.PP.KD (July 2025 "
+        "no public URL serves these exact CSV bytes, so their url is None and `data pull` downloads the ZIP "
+        "(RawFile.archive) and extracts the member. NY.GDP.PCAP.PP.KD (July 2025 "
         "release) and its Metadata_Indicator file are stored as CSVs in "
         "github.com/ajaitly11/Beauty-Consumption-Analysis at commit 6fc3d5be2c78e5bddeedad24d2122f7690677f6b. "
         "Aggregates are dropped by keeping only codes with a non-empty Region in the Metadata_Country file "
