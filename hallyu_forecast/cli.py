@@ -40,9 +40,13 @@ def _data_build(args) -> int:
 
     start = time.perf_counter()
     data = build_panel(args.data_dir, progress=print, allow_changed_files=args.allow_changed_files)
-    dest = write_panel(data, args.out)
+    dest = write_panel(data, args.out, progress=print)
     print(f"Wrote {dest}/panel.parquet ({(dest / 'panel.parquet').stat().st_size / 1024:.0f} KiB) "
           f"in {time.perf_counter() - start:.1f}s total.")
+    from hallyu_forecast.panel import _embedded
+
+    if Path(str(_embedded("panel.parquet"))).resolve() != (dest / "panel.parquet").resolve():
+        print(f"Use it with HALLYU_PANEL_DIR={dest} (or hf.load_panel('{dest}')); the embedded panel is unchanged.")
     return 0
 
 
@@ -97,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_data_pull)
     p = dsub.add_parser("build", help="rebuild the panel from raw files")
     p.add_argument("--data-dir", help="raw data mirror (default: HALLYU_DATA_DIR, then the cache)")
-    p.add_argument("--out", help="output folder (default: the package's embedded data folder)")
+    p.add_argument("--out", help="output folder (default: HALLYU_PANEL_DIR or ~/.local/share/hallyu_forecast/panel; "
+                                 "the embedded panel only with an explicit --out hallyu_forecast/data)")
     p.add_argument("--allow-changed-files", action="store_true",
                    help="build even if raw files differ from the registered checksums")
     p.set_defaults(func=_data_build)

@@ -22,6 +22,7 @@ Choices made here, in one place:
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from importlib import resources
@@ -228,14 +229,133 @@ def _countries(root: Path, universe: list[str]) -> pd.DataFrame:
 # The embedded default
 
 
+PANEL_DIR_ENV = "HALLYU_PANEL_DIR"
+#: Backups of overwritten panels kept per destination (oldest removed first).
+KEEP_BACKUPS = 5
+
+
 def _embedded(name: str):
+    # HALLYU_PANEL_DIR points every panel reader at a folder written by `data build`
+    folder = os.environ.get(PANEL_DIR_ENV)
+    if folder and (Path(folder).expanduser() / name).is_file():
+        return Path(folder).expanduser() / name
     return resources.files("hallyu_forecast.data").joinpath(name)
 
 
-def write_panel(data: PanelData, dest: str | Path | None = None) -> Path:
-    """Write the panel and its companions to ``dest`` (default: the package's data folder)."""
-    dest = Path(dest) if dest is not None else Path(str(_embedded("panel.parquet"))).parent
+def _data_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base).expanduser() / "hallyu_forecast"
+
+
+def default_panel_dir() -> Path:
+    """Where ``data build`` writes by default: ``HALLYU_PANEL_DIR``, else
+    ``$XDG_DATA_HOME/hallyu_forecast/panel`` (``~/.local/share/hallyu_forecast/panel``).
+
+    Never the installed package: rebuilding the embedded panel needs an explicit
+    ``data build --out hallyu_forecast/data``. Read the result with ``HALLYU_PANEL_DIR=<folder>``
+    (every ``load_*`` function and the models then use it) or ``load_panel("<folder>")``.
+    """
+    folder = os.environ.get(PANEL_DIR_ENV)
+    return Path(folder).expanduser() if folder else _data_home() / "panel"
+
+
+def _backup_previous(dest: Path) -> Path | None:
+    """Move the panel files already in ``dest`` to a time-stamped backup folder (kept: KEEP_BACKUPS)."""
+    present = [dest / name for name in EMBEDDED_FILES if (dest / name).is_file()]
+    if not present:
+        return None
+    import hashlib
+    import shutil
+    from datetime import datetime, timezone
+
+    tag = hashlib.sha256(str(dest.resolve()).encode()).hexdigest()[:8]
+    root = _data_home() / "backups" / f"{dest.resolve().name}-{tag}"
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    folder = root / stamp
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in present:
+        shutil.copy2(path, folder / path.name)
+    for old in sorted(p for p in root.iterdir() if p.is_dir())[:-KEEP_BACKUPS]:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def diff_panels(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    """Per-column summary of what changed between two panels, keyed on ``(iso3, year)``.
+
+    Returns one row per change: ``item`` (``rows`` or a column name), ``change`` (``added``,
+    ``removed`` or ``changed``) and ``count`` (rows, or cells that differ among the common rows;
+    NaN equals NaN). An empty frame means the panels are identical.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> a = pd.DataFrame({"iso3": ["JPN"], "year": [2010], "polity2": [10.0]})
+    >>> diff_panels(a, a.assign(polity2=-10.0))
+          item   change  count
+    0  polity2  changed      1
+    """
+    keys = ["iso3", "year"]
+    rows = []
+    old_idx = old.set_index(keys)
+    new_idx = new.set_index(keys)
+    added = new_idx.index.difference(old_idx.index)
+    removed = old_idx.index.difference(new_idx.index)
+    if len(added):
+        rows.append(("rows", "added", len(added)))
+    if len(removed):
+        rows.append(("rows", "removed", len(removed)))
+    rows += [(c, "added", int(new_idx[c].notna().sum())) for c in new_idx.columns if c not in old_idx.columns]
+    rows += [(c, "removed", int(old_idx[c].notna().sum())) for c in old_idx.columns if c not in new_idx.columns]
+    common = old_idx.index.intersection(new_idx.index)
+    a, b = old_idx.loc[common], new_idx.loc[common]
+    for col in (c for c in new_idx.columns if c in old_idx.columns):
+        x, y = a[col], b[col]
+        same = (x == y) | (x.isna() & y.isna())
+        n = int((~same).sum())
+        if n:
+            rows.append((col, "changed", n))
+    return pd.DataFrame(rows, columns=["item", "change", "count"])
+
+
+def format_diff(diff: pd.DataFrame) -> str:
+    """One line per kind of change, e.g. ``columns changed: polity2 (1 cell)``."""
+    if diff.empty:
+        return "No change against the previous panel."
+    lines = ["Changes against the previous panel:"]
+    rows = diff[diff["item"] == "rows"]
+    for r in rows.itertuples(index=False):
+        lines.append(f"  rows {r.change}: {r.count}")
+    cols = diff[diff["item"] != "rows"]
+    for change in ("added", "removed", "changed"):
+        part = cols[cols["change"] == change]
+        if len(part):
+            unit = "cells" if change == "changed" else "values"
+            items = ", ".join(f"{r.item} ({r.count} {unit})" for r in part.itertuples(index=False))
+            lines.append(f"  columns {change} ({len(part)}): {items}")
+    return "\n".join(lines)
+
+
+def write_panel(data: PanelData, dest: str | Path | None = None,
+                progress: Callable[[str], None] | None = None) -> Path:
+    """Write the panel and its companions to ``dest`` (default :func:`default_panel_dir`).
+
+    A panel already in ``dest`` is backed up first (``~/.local/share/hallyu_forecast/backups``)
+    and a per-column diff against it is reported through ``progress``.
+    """
+    dest = Path(dest).expanduser() if dest is not None else default_panel_dir()
     dest.mkdir(parents=True, exist_ok=True)
+    previous = dest / "panel.parquet"
+    if previous.is_file():
+        try:
+            old = pd.read_parquet(previous)
+        except Exception as exc:  # a damaged previous panel must not block a rebuild: say so
+            _say(progress, f"Previous {previous} could not be read ({type(exc).__name__}); no diff.")
+            old = None
+        backup = _backup_previous(dest)
+        _say(progress, f"Previous panel backed up to {backup}")
+        if old is not None:
+            _say(progress, format_diff(diff_panels(old, data.frame)))
     data.frame.to_parquet(dest / "panel.parquet", index=False, compression="zstd")
     data.dictionary.to_csv(dest / "dictionary.csv", index=False)
     data.countries.to_csv(dest / "countries.csv", index=False)
@@ -247,12 +367,18 @@ def write_panel(data: PanelData, dest: str | Path | None = None) -> Path:
 def load_panel(path: str | Path | None = None) -> pd.DataFrame:
     """The country-year panel (embedded default, or a parquet file built by ``data build``).
 
+    ``path`` may be a ``panel.parquet`` or the folder holding it. Without ``path``,
+    ``HALLYU_PANEL_DIR`` (if set and holding a panel) wins over the embedded copy, for this and
+    :func:`load_dictionary`, :func:`load_countries`, :func:`panel_metadata`.
+
     Examples
     --------
     >>> import hallyu_forecast as hf
     >>> panel = hf.load_panel()
     >>> panel[["iso3", "year", "arrivals_0_30", "population"]].head()  # doctest: +SKIP
     """
+    if path is not None and Path(path).expanduser().is_dir():  # a folder written by `data build`
+        path = Path(path).expanduser() / "panel.parquet"
     source = Path(path) if path is not None else _embedded("panel.parquet")
     try:
         with source.open("rb") if path is None else open(source, "rb") as fh:
