@@ -78,6 +78,11 @@ def _line_offset(kwargs: dict) -> int | None:
     return skip + 2
 
 
+def _show(value) -> str:
+    value = value.item() if hasattr(value, "item") else value  # numpy scalars print as plain numbers
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def check_duplicate_rows(frame: pd.DataFrame, keys: Iterable[str], path: Path,
                          line_offset: int | None = None) -> pd.DataFrame:
     """Rows of a raw file that share ``keys``: identical copies are dropped with a counted warning;
@@ -117,7 +122,7 @@ def check_duplicate_rows(frame: pd.DataFrame, keys: Iterable[str], path: Path,
         a, b = frame.loc[index[0]], frame.loc[index[1]]
         differ = [c for c in frame.columns if c not in keys and str(a[c]) != str(b[c])]
         where = ", ".join(f"{k}={v}" for k, v in zip(keys, first_key))
-        values = "; ".join(f"{c} = {a[c]!r} vs {b[c]!r}" for c in differ[:5])
+        values = "; ".join(f"{c} = {_show(a[c])} vs {_show(b[c])}" for c in differ[:5])
         lines = ""
         if line_offset is not None:
             pos = [frame.index.get_loc(i) + line_offset for i in index]
