@@ -167,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
 
     flags, argv = _split_global_flags(list(sys.argv[1:] if argv is None else argv))
     set_verbose(flags["verbose"])  # before any third-party import, so their loggers start quiet
+    from hallyu_forecast.logs import set_progress
+
+    # step lines go to stderr so that `predict --json` and friends keep a clean stdout
+    set_progress(lambda text: print(text, file=sys.stderr, flush=True))
     parser = build_parser()
     _add_global_flags(parser)
     args = parser.parse_args(argv)

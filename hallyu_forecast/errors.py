@@ -60,3 +60,8 @@ class InputTypeError(HallyuError, TypeError):
 
 class DuplicateRowError(DataError):
     """A raw file holds two rows for the same keys with different values."""
+
+
+class HallyuWarning(UserWarning):
+    """A warning of hallyu_forecast itself (e.g. identical duplicate rows dropped): shown even when the
+    CLI hides third-party warnings."""

@@ -785,6 +785,9 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     anchor_mean = _anchor_mean(model_obj, _training(model_obj, train_fm.frame), horizon)
 
     contrib, base, pred, bases = _attribute(model_obj, explain_rows, terms, horizon, anchor_mean)
+    from hallyu_forecast.logs import step
+
+    step(f"explain: SHAP values for {len(explain_rows)} rows ({time.perf_counter() - started:.1f}s)")
     ok = (pred["model"] != "none").to_numpy()
     explain_rows, contrib, base, pred = explain_rows[ok].reset_index(drop=True), contrib[ok], base[ok], \
         pred[ok].reset_index(drop=True)
@@ -813,6 +816,9 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     # ---- refits
     t_refit = time.perf_counter()
     draws: list[tuple] = []
+    from hallyu_forecast.logs import Steps
+
+    refit_steps = Steps("explain: refits for the share intervals", n_refits)
     for b in range(n_refits):
         rng = np.random.default_rng([random_state, b]) if uncertainty != "seed" else None
         seed = int(random_state) * 1000 + 1 + b
@@ -823,6 +829,7 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
         used = pred_b["model"].to_numpy() != "none"
         cb = pd.DataFrame(c_b[used], columns=terms)
         draws.extend(_draw_rows(b, cb, rows[used].reset_index(drop=True), role_of, group_of))
+        refit_steps.done(b + 1)
     draws_df = pd.DataFrame(draws, columns=["refit", "model", "scope", "key", "with_history", "item", "value"])
     hist_frame = _observed(frame, set(rows["iso3"]))
     meta = {

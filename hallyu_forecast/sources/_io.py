@@ -102,7 +102,7 @@ def check_duplicate_rows(frame: pd.DataFrame, keys: Iterable[str], path: Path,
     """
     import warnings
 
-    from hallyu_forecast.errors import DuplicateRowError
+    from hallyu_forecast.errors import DuplicateRowError, HallyuWarning
 
     keys = list(keys)
     dup = frame.duplicated(keys, keep=False)
@@ -134,7 +134,7 @@ def check_duplicate_rows(frame: pd.DataFrame, keys: Iterable[str], path: Path,
         )
     n = int(exact.sum())
     warnings.warn(f"{path}: dropped {n} identical duplicate row(s) (same {', '.join(keys)} and values).",
-                  UserWarning, stacklevel=3)
+                  HallyuWarning, stacklevel=3)
     return frame.drop(index=rows.index[exact.to_numpy()])
 
 
