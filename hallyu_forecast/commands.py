@@ -127,6 +127,12 @@ def _report(args) -> int:
     path = build_report(out=args.out, model=args.model, track=not args.no_track, progress=print)
     size = Path(path).stat().st_size / 1024
     print(f"Wrote {path} ({size:,.0f} KiB) in {time.perf_counter() - start:.1f}s")
+    if not args.no_track:  # say where the report went, so ./mlruns never appears unexplained
+        import mlflow
+
+        run = mlflow.last_active_run()
+        print(f"Logged the report to MLflow at {mlflow.get_tracking_uri()}"
+              + (f" (run {run.info.run_id})" if run is not None else "") + "; use --no-track to skip.")
     return 0
 
 
