@@ -294,6 +294,23 @@ def check_countries(countries) -> list[str] | None:
     return values
 
 
+def check_model_ref(model: str | None) -> str | None:
+    """``--model``: an MLflow URI (``runs:/``, ``models:/``, ``scheme://``) or an existing local folder."""
+    if model is None:
+        return None
+    text = str(model)
+    if text.startswith(("runs:/", "models:/")) or "://" in text:
+        return text
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise PreflightError(f"--model {text}: no such folder. Give a bundle folder (written by `train --out`) or "
+                             "an MLflow model URI such as runs:/<run_id>/model or models:/<name>@<alias>.")
+    if not path.is_dir():
+        raise PreflightError(f"--model {text} is a file: give the model folder (written by `train --out`) or an "
+                             "MLflow model URI.")
+    return text
+
+
 # ------------------------------------------------------------------------------ the CLI's checks
 def _panel_dir_default() -> Path:
     from hallyu_forecast.panel import default_panel_dir
@@ -356,5 +373,7 @@ def check_cli_args(args) -> None:
             check_output_file(args.csv, what="--csv")
     elif command == "report":
         check_output_file(args.out, what="--out", create_parent=True)
+    if command in ("predict", "explain", "report"):
+        check_model_ref(getattr(args, "model", None))
     if command in ("train", "backtest", "tune", "report") and tracked:
         check_tracking_uri()

@@ -209,3 +209,10 @@ def test_cli_error_in_a_real_process_has_no_traceback(tmp_path):
         "error: Optuna storage `notaurl://x` has an unknown scheme `notaurl`. Use sqlite:///optuna.db, "
         "postgresql://user:password@host:5432/db or mysql://user:password@host/db."]
     assert not Path(tmp_path / "optuna.db").exists()
+
+
+def test_model_folder_that_does_not_exist(capsys, no_work, tmp_path):
+    code, _, err = run(capsys, "explain", "--country", "VNM", "--model", str(tmp_path / "nope"))
+    assert code == 2 and no_work == []
+    assert_one_line(err, rf"^error: --model {tmp_path}/nope: no such folder\. Give a bundle folder \(written by "
+                         r"`train --out`\) or an MLflow model URI such as runs:/<run_id>/model")
