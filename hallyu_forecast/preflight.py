@@ -59,7 +59,8 @@ def _nearest_existing(path: Path) -> Path:
     return current
 
 
-def check_output_file(path: str | os.PathLike, what: str = "--out", create_parent: bool = False) -> Path:
+def check_output_file(path: str | os.PathLike, what: str = "--out", create_parent: bool = False,
+                      example: str = "output") -> Path:
     """An output file path: not a folder, its folder exists (or may be created) and is writable,
     and an existing file there is not read-only.
 
@@ -72,6 +73,8 @@ def check_output_file(path: str | os.PathLike, what: str = "--out", create_paren
     create_parent : bool
         The writer creates missing parent folders itself, so only the nearest existing ancestor
         must be a writable folder.
+    example : str
+        A file name suggested when ``path`` is a folder.
 
     Returns
     -------
@@ -82,7 +85,7 @@ def check_output_file(path: str | os.PathLike, what: str = "--out", create_paren
         raise PreflightError(f"{what} is empty: give a file path such as report.html.")
     if target.is_dir():
         raise PreflightError(f"{what} {target} is a folder, not a file: give a file path inside it, "
-                             f"e.g. {target / 'output'}.")
+                             f"e.g. {target / example}.")
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.exists():
         if not create_parent:
@@ -365,14 +368,14 @@ def check_cli_args(args) -> None:
     elif command == "tune":
         check_storage_url(args.storage)
         if args.out:
-            check_output_file(args.out, what="--out", create_parent=True)
+            check_output_file(args.out, what="--out", create_parent=True, example="params.json")
         else:
             check_output_dir("tuned", what="The default parameter folder (./tuned; --out to change)")
     elif command == "predict":
         if args.csv:
-            check_output_file(args.csv, what="--csv")
+            check_output_file(args.csv, what="--csv", example="forecasts.csv")
     elif command == "report":
-        check_output_file(args.out, what="--out", create_parent=True)
+        check_output_file(args.out, what="--out", create_parent=True, example="report.html")
     if command in ("predict", "explain", "report"):
         check_model_ref(getattr(args, "model", None))
     if command in ("train", "backtest", "tune", "report") and tracked:

@@ -100,7 +100,8 @@ def test_report_out_read_only_file(capsys, no_work, tmp_path, monkeypatch):
 def test_report_out_is_a_directory(capsys, no_work, tmp_path):
     code, _, err = run(capsys, "report", "--no-track", "--out", str(tmp_path))
     assert code == 2 and no_work == []
-    assert_one_line(err, rf"^error: --out {tmp_path} is a folder, not a file: give a file path inside it")
+    assert_one_line(err, rf"^error: --out {tmp_path} is a folder, not a file: give a file path inside it, "
+                         rf"e.g. {tmp_path}/report.html\.$")
 
 
 def test_predict_csv_into_missing_folder(capsys, no_work, tmp_path):
