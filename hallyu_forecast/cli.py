@@ -196,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: unexpected {type(exc).__name__}: {_one_line(exc)} "
                   "(run with --debug for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        set_progress(None)  # main() may run inside a Python process (tests, notebooks): leave it silent
 
 
 if __name__ == "__main__":  # pragma: no cover
