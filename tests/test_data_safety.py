@@ -165,3 +165,19 @@ def test_damaged_downloadable_file_says_re_download(raw_dir, tmp_path, monkeypat
     with pytest.raises(DataError, match=r"p5v2018\.csv: the file is empty\. Re-download it with "
                                         r"`hallyu-forecast data pull --source polity5` \(from its public URL\)"):
         get_source("polity5").load(root)
+
+
+def test_conflicting_vdem_row_is_found_after_the_loader_filters_rows(raw_dir, tmp_path, monkeypatch):
+    root = _mirror_with(raw_dir, tmp_path, "vdem")
+    file = root / "vdem" / "vdem3.csv"
+    frame = pd.read_csv(file)
+    row = frame[(frame["country_text_id"] == "JPN") & (frame["year"] == 2010) & frame["country_id"].notna()]
+    assert len(row) == 1
+    bad = row.assign(v2x_polyarchy=0.01)
+    pd.concat([frame, bad], ignore_index=True).to_csv(file, index=False)
+    monkeypatch.setenv("HALLYU_DATA_DIR", str(root))
+    original = row["v2x_polyarchy"].iloc[0]
+    with pytest.raises(DuplicateRowError, match=rf"vdem3\.csv: conflicting duplicate rows for country_text_id=JPN, "
+                                                rf"year=2010 \(lines {row.index[0] + 2} and {len(frame) + 2}\): "
+                                                rf"v2x_polyarchy = {original} vs 0\.01\."):
+        get_source("vdem").load(root)

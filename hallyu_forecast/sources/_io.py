@@ -89,6 +89,9 @@ def check_duplicate_rows(frame: pd.DataFrame, keys: Iterable[str], path: Path,
     copies that disagree on any value raise a :class:`DuplicateRowError` naming the file, the keys,
     the columns that differ and both values (with file lines when known).
 
+    ``frame`` keeps the index ``read_csv`` gave it (filtering is fine), so that index label +
+    ``line_offset`` is the file line.
+
     Run on the rows as read, before a loader aggregates or de-duplicates them, so that a second,
     conflicting row (e.g. Japan 2010 polity2 = -10 next to 10) cannot be dropped silently.
 
@@ -125,7 +128,7 @@ def check_duplicate_rows(frame: pd.DataFrame, keys: Iterable[str], path: Path,
         values = "; ".join(f"{c} = {_show(a[c])} vs {_show(b[c])}" for c in differ[:5])
         lines = ""
         if line_offset is not None:
-            pos = [frame.index.get_loc(i) + line_offset for i in index]
+            pos = [int(i) + line_offset for i in index]  # index labels are the rows as read (0-based)
             lines = f" (lines {pos[0]} and {pos[1]})"
         more = f" ({len(groups)} such keys in all)" if len(groups) > 1 else ""
         raise DuplicateRowError(

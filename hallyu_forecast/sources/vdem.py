@@ -44,7 +44,7 @@ import pandas as pd
 from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
-from hallyu_forecast.sources._io import read_csv, read_rda
+from hallyu_forecast.sources._io import check_duplicate_rows, read_csv, read_rda
 
 FIRST_YEAR = 1990
 ROLE = "local_conditions"
@@ -137,6 +137,7 @@ def _v15(folder: Path) -> pd.DataFrame:
     # The project right-joined V-Dem onto WDI rows: rows without a V-Dem `country_id` are WDI-only
     # (aggregates such as WLD, or economies V-Dem does not code) and carry no V-Dem values.
     raw = raw[raw["country_id"].notna()]
+    raw = check_duplicate_rows(raw, ["country_text_id", "year"], path, line_offset=2)
     if raw.empty:
         raise DataError(f"{path}: no row has a V-Dem `country_id`; the file is damaged. {_fix()}")
     values = pd.to_numeric(raw["v2x_polyarchy"], errors="coerce")
