@@ -267,3 +267,61 @@ def validation(panel: pd.DataFrame) -> pd.DataFrame:
         rows.append({"comparison": f"leave_out:{k}", "n": len(both), "spearman": rho, "p_value": p,
                      "countries": str(both["iso3"].nunique())})
     return pd.DataFrame(rows)
+
+
+def index_table(panel: pd.DataFrame, year: int | None = None, countries=None) -> pd.DataFrame:
+    """The index for one year and/or some countries, ranked (the CLI's ``index`` command).
+
+    Raises
+    ------
+    ConfigError
+        For a year without any index value, or an unknown country.
+    """
+    from hallyu_forecast.errors import ConfigError
+    from hallyu_forecast.inference import resolve_countries
+
+    table = hallyu_index(panel)
+    if year is not None:
+        years = sorted(int(y) for y in table["year"].unique())
+        if isinstance(year, bool) or not isinstance(year, (int, np.integer)) or int(year) not in years:
+            gaps = sorted(set(range(years[0], years[-1] + 1)) - set(years))
+            gap = f", none in {', '.join(map(str, gaps))}" if gaps else ""
+            raise ConfigError(f"`year` must be a year with a Hallyu index ({years[0]}-{years[-1]}{gap}). "
+                              f"Got {year!r}.")
+        table = table[table["year"] == int(year)]
+    if countries:
+        codes = resolve_countries(countries, panel["iso3"])
+        table = table[table["iso3"].isin(codes)]
+    return table.sort_values(["year", "hallyu_index"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _cli(args) -> int:
+    import json
+
+    from hallyu_forecast.panel import load_panel
+
+    panel = load_panel(args.panel) if args.panel else load_panel()
+    if args.validate:
+        out = {"loadings": loadings(panel), "validation": validation(panel)}
+    else:
+        cols = ["iso3", "year", "hallyu_index", "hallyu_index_lo", "hallyu_index_hi", "hallyu_index_n", "indicators"]
+        out = {"index": index_table(panel, args.year, args.country)[cols]}
+    if args.json:
+        print(json.dumps({k: v.to_dict("records") for k, v in out.items()}, indent=1, default=str))
+        return 0
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.precision", 3):
+        for name, frame in out.items():
+            print(f"{name}:\n{frame.to_string(index=False)}\n")
+    return 0
+
+
+def register_cli(sub) -> None:
+    """Add ``hallyu-forecast index`` to the CLI's sub-parsers."""
+    p = sub.add_parser("index", help="the Hallyu intensity index per country-year (0-100, 80% band)")
+    p.add_argument("--year", type=int, help="one year (default: every year)")
+    p.add_argument("--country", action="append", help="ISO3 code or English name (repeatable)")
+    p.add_argument("--validate", action="store_true",
+                   help="loadings and Spearman correlations with KF/KOFICE figures and left-out indicators")
+    p.add_argument("--panel", help="a panel.parquet written by `data build --out` (default: embedded)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cli)

@@ -299,3 +299,16 @@ def test_embedded_panel_has_the_measures_and_the_index():
     assert panel.loc[panel["iso3"] == "KOR", "hallyu_index"].isna().all()
     names = set(hf.load_dictionary()["name"])
     assert {"hallyu_index", "kpop_chart_share", "kdrama_top10_share", "kf_fan_club_members"} <= names
+
+
+def test_cli_index_prints_a_year_and_refuses_a_year_without_index(capsys):
+    from hallyu_forecast.cli import main
+
+    assert main(["index", "--year", "2019", "--country", "THA", "--country", "France", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["index"]
+    assert [r["iso3"] for r in rows] == ["THA", "FRA"] and rows[0]["hallyu_index"] > rows[1]["hallyu_index"]
+    assert main(["index", "--year", "2021"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "`year` must be a year with a Hallyu index (1998-2023, none in 2021). Got 2021." in err
+    assert main(["index", "--country", "Atlantis"]) == 2
+    assert "Unknown country 'Atlantis'" in capsys.readouterr().err
