@@ -9,6 +9,7 @@ no side effects:
 - :func:`backtest` — rolling-origin evaluation against naive baselines
 - :func:`predict` — forecasts with prediction intervals from the shipped or any MLflow model
 - :func:`explain` — SHAP attributions grouped as government support vs local conditions
+- :func:`hallyu_index` — the Hallyu intensity index per country-year (0-100, 80% band, basis)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _LAZY = {
     "predict": "hallyu_forecast.inference",
     "explain": "hallyu_forecast.explanation",
     "to_iso3": "hallyu_forecast.countries",
+    "hallyu_index": "hallyu_forecast.index",
 }
 
 __all__ = ["__version__", *_LAZY]

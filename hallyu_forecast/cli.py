@@ -5,6 +5,7 @@ Commands
 data pull | build | describe | verify     raw data and the panel
 train | backtest | tune                   models (MLflow-tracked)
 predict | explain | report                forecasts and explanations
+index                                    the Hallyu intensity index (0-100, 80% band)
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_data_verify)
 
     _register_model_commands(sub)
+    _register_index_command(sub)
     return parser
 
 
@@ -156,6 +158,11 @@ def _add_global_flags(parser: argparse.ArgumentParser) -> None:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 600 else text[:597] + "..."
+def _register_index_command(sub) -> None:
+    """`index`: the Hallyu intensity index (issue 10; hallyu_forecast.index)."""
+    from hallyu_forecast import index
+
+    index.register_cli(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,8 +31,8 @@ import pandas as pd
 from hallyu_forecast.errors import DataError, UnknownCountryError
 
 MARKERS = frozenset({"AGGREGATE", "DEFUNCT", "NONCOUNTRY"})
-KINDS = ("name", "iso3", "cown", "cowc", "p5c", "vdem", "iso3n")
-_CODE_COLUMNS = {"cown": "cown", "cowc": "cowc", "p5c": "p5c", "vdem": "vdem", "iso3n": "iso3n"}
+KINDS = ("name", "iso3", "cown", "cowc", "p5c", "vdem", "iso3n", "iso2")
+_CODE_COLUMNS = {"cown": "cown", "cowc": "cowc", "p5c": "p5c", "vdem": "vdem", "iso3n": "iso3n", "iso2": "iso2c"}
 _NAME_COLUMNS = (
     "country.name.en",
     "iso.name.en",
@@ -83,6 +83,9 @@ class _Resolver:
         if kind == "iso3":
             code = raw.upper()
             return (code, None) if code in self.iso3 else (None, "not an ISO3 code")
+        if kind == "iso2":
+            # Spotify prints lower-case alpha-2 codes ("gb"), Netflix upper-case ("GB").
+            raw = raw.upper()
         if kind in _CODE_COLUMNS:
             hit = self.codes[kind].get(_code_key(raw))
             return (hit, None) if hit else (None, f"no {kind} code match")
@@ -172,8 +175,8 @@ def to_iso3(
         Names (English in any common spelling, or Korean) or codes.
     source : str
         Name of the source the values come from; quoted in errors.
-    kind : {"name", "iso3", "cown", "cowc", "p5c", "vdem", "iso3n"}
-        What the values are.
+    kind : {"name", "iso3", "cown", "cowc", "p5c", "vdem", "iso3n", "iso2"}
+        What the values are (``iso2``: ISO 3166-1 alpha-2, either case).
     data_dir : path, optional
         Raw data mirror holding ``countrycode/`` and ``kdiplo/`` (default: ``HALLYU_DATA_DIR``).
 

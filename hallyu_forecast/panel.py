@@ -145,6 +145,7 @@ def build_panel(
 
     panel = _derive(panel)
     dictionary = _dictionary(sources)
+    panel, dictionary = _add_hallyu_index(panel, dictionary)
     order = ["iso3", "year"] + [n for n in dictionary["name"] if n not in ("iso3", "year")]
     panel = panel[order]
     numeric = order[2:]
@@ -190,6 +191,17 @@ def build_panel(
     _say(progress, f"Panel: {len(panel)} rows x {panel.shape[1]} columns, {len(universe)} countries, "
                    f"{PANEL_START}-{last_year}; built in {time.perf_counter() - started:.1f}s")
     return PanelData(panel, dictionary, countries, meta)
+
+
+def _add_hallyu_index(panel: pd.DataFrame, dictionary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Hallyu intensity index (hallyu_forecast.index): a pure function of the panel, documented."""
+    from hallyu_forecast.index import INDEX_VARIABLES, add_index
+
+    attrs = dict(panel.attrs)
+    panel = add_index(panel)
+    panel.attrs = attrs
+    rows = pd.DataFrame([(n, "index", u, d, r) for n, u, d, r in INDEX_VARIABLES], columns=dictionary.columns)
+    return panel, pd.concat([dictionary, rows], ignore_index=True)
 
 
 def _dictionary(sources: dict) -> pd.DataFrame:

@@ -56,6 +56,11 @@ SOURCE_NAMES: tuple[str, ...] = (
     "cepii",
     "hofstede",
     "religion",
+    "kpop_artists",
+    "spotify_charts",
+    "netflix_top10",
+    "kf_hallyu_fans",
+    "kofice_survey",
 )
 
 
