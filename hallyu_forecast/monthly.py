@@ -275,7 +275,7 @@ def _gaps(w: pd.DataFrame, normal: dict[str, list[int]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["iso3", "stamp", "gap"])
 
 
-def estimate_gap_persistence(monthly: pd.DataFrame, year: int, month: int, rate: str = "past",
+def estimate_gap_persistence(monthly: pd.DataFrame, year: int, month: int, rate: str = "recent",
                              column: str = "arrivals_0_30") -> float:
     """Monthly persistence ``rho`` of gaps to the last normal year, from data known at the origin.
 
@@ -303,7 +303,7 @@ def estimate_gap_persistence(monthly: pd.DataFrame, year: int, month: int, rate:
 
 
 def recovery_forecast(monthly: pd.DataFrame, year: int, month: int, target_years, drift: float = 0.0,
-                      rho: float | None = None, rate: str = "past", column: str = "arrivals_0_30",
+                      rho: float | None = None, rate: str = "recent", column: str = "arrivals_0_30",
                       countries=None) -> pd.DataFrame:
     """Full-year totals of ``target_years`` from a (year, month) origin with each country's own path.
 
@@ -372,7 +372,7 @@ def seasonal_share(w: pd.DataFrame, normal: dict[str, list[int]], iso3: str, yea
 
 
 def nowcast(monthly: pd.DataFrame, year: int, month: int, countries=None, column: str = "arrivals_0_30",
-            share_years: int = SHARE_YEARS, drift: float = 0.0, rate: str = "past") -> pd.DataFrame:
+            share_years: int = SHARE_YEARS, drift: float = 0.0, rate: str = "recent") -> pd.DataFrame:
     """Forecast the calendar-year total of ``year`` from January..``month`` (known at the origin).
 
     After a normal year the total is the year-to-date sum over the mean seasonal share of
