@@ -137,14 +137,30 @@ def nowcasts(results):
     annual = pred[(pred["model"] == "forecaster") & (pred["horizon"] == 1)]
     annual = annual.assign(err_annual=annual["prediction"] - annual["y"])[["iso3", "target_year", "err_annual"]]
     bt = bt.merge(annual.rename(columns={"target_year": "year"}), on=["iso3", "year"], how="left")
+    # precision-weighted combination of the nowcast and the annual h=1 forecast, with weights from
+    # earlier years only: w = s_a^2 / (s_a^2 + s_n^2), s_n = nowcast RMSE at month m in years < Y,
+    # s_a = annual RMSE in target years < Y (so it starts in 2015)
+    bt["err_now"] = bt["nowcast"] - bt["actual"]
+    bt["err_comb"] = np.nan
+    for (year, m), idx in bt.groupby(["year", "month"]).groups.items():
+        before = bt[(bt["year"] < year) & (bt["month"] == m)]
+        ann = bt[(bt["year"] < year) & (bt["month"] == m)].dropna(subset=["err_annual"])
+        if len(ann) < 20:
+            continue
+        s_n2, s_a2 = float((before["err_now"] ** 2).mean()), float((ann["err_annual"] ** 2).mean())
+        w = s_a2 / (s_a2 + s_n2)
+        bt.loc[idx, "err_comb"] = w * bt.loc[idx, "err_now"] + (1 - w) * bt.loc[idx, "err_annual"]
     rows = []
     for m, part in bt.groupby("month"):
         common = part.dropna(subset=["err_annual"])
+        late = part.dropna(subset=["err_comb", "err_annual"])
         rows.append({"m": int(m), "n": len(part), "nowcast": _rmse(part["nowcast"] - part["actual"]),
                      "naive": _rmse(part["naive"] - part["actual"]),
                      "n_2014_19": len(common),
                      "nowcast_2014_19": _rmse(common["nowcast"] - common["actual"]),
-                     "annual_h1_2014_19": _rmse(common["err_annual"])})
+                     "annual_h1_2014_19": _rmse(common["err_annual"]),
+                     "n_2015_19": len(late), "nowcast_2015_19": _rmse(late["err_now"]),
+                     "annual_2015_19": _rmse(late["err_annual"]), "combined_2015_19": _rmse(late["err_comb"])})
     out = pd.DataFrame(rows)
     out["ratio_vs_naive"] = out["nowcast"] / out["naive"]
     print(f"\nNowcasts: RMSE of the log annual total by origin month m (years 2011-2019; {elapsed:.1f}s)")

@@ -467,8 +467,9 @@ def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, 
     """Forecasts from a year-month origin: the current year's total (horizon 0) and the next years.
 
     Used by :func:`hallyu_forecast.predict` when ``origin`` is a string such as ``"2022-06"``.
-    Horizon 0 is the nowcast of the origin year from its months January..m (:func:`nowcast`);
-    horizon h is year + h: the nowcast plus ``h`` times the model's pooled drift after a normal
+    Horizon 0 is the nowcast of the origin year from its months January..m (:func:`nowcast`),
+    after a normal year precision-weighted with the annual model's forecast from December of the
+    previous year (weight ``s_a^2 / (s_a^2 + s_n^2)`` from errors known at the origin); horizon h is year + h: the nowcast plus ``h`` times the model's pooled drift after a normal
     year, or the recovery path (:func:`recovery_forecast`) after a shock. Intervals: the conformal
     quantiles of the nowcast's absolute errors for the same month m in the earlier normal years
     (2011 up to the origin year, before 2020), combined with the model's half-width for horizon h
@@ -513,19 +514,28 @@ def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, 
     scores = np.abs(history["nowcast"] - history["actual"]).to_numpy() if len(history) else np.array([0.0])
     levels = tuple(float(x) for x in model.interval_levels)
     now_hw = {lv: conformal_quantile(scores, lv) for lv in levels}
+    annual, weight = _annual_for_combination(bundle, panel, now, year, scores)
     rows = []
     for r in now.itertuples(index=False):
         y0 = r.log_total + shift[r.iso3]
+        widths0 = dict(now_hw)
+        note = f"nowcast from January-{month:02d} {year} ({r.method.replace('_', ' ')})"
+        ya = annual.get(r.iso3, np.nan) if r.method == "seasonal_share" else np.nan
+        if np.isfinite(ya):
+            # precision-weighted with the annual forecast from December of year - 1 (helps most in
+            # the first months); the widths combine linearly, an upper bound for correlated errors
+            y0 = weight * y0 + (1 - weight) * ya
+            widths0 = {lv: weight * now_hw[lv] + (1 - weight) * model.half_widths_[1][lv] for lv in levels}
+            note += f", weight {weight:.2f} with the annual forecast"
         rows.append({"iso3": r.iso3, "horizon": 0, "target_year": year, "prediction": y0,
-                     "model": "nowcast", "note": f"nowcast from January-{month:02d} {year} ({r.method.replace('_', ' ')})",
-                     **{lv: now_hw[lv] for lv in levels}})
+                     "model": "nowcast", "note": note, **widths0})
         shocked = r.method == "recovery"
         if shocked:
             path = recovery_forecast(monthly, year, month, [year + h for h in horizons], drift=float(model.drift_),
                                      column=column, countries=[r.iso3]).set_index("target_year")["log_total"]
         for h in horizons:
             pred = (path[year + h] + shift[r.iso3]) if shocked else y0 + h * float(model.drift_)
-            widths = {lv: math_hypot(now_hw[lv], model.half_widths_[int(h)][lv]) for lv in levels}
+            widths = {lv: math_hypot(widths0[lv], model.half_widths_[int(h)][lv]) for lv in levels}
             rows.append({"iso3": r.iso3, "horizon": h, "target_year": year + h, "prediction": pred,
                          "model": "recovery" if shocked else "nowcast_drift",
                          "note": ("recovery path from " if shocked else "nowcast + pooled drift from ")
@@ -547,6 +557,31 @@ def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, 
         out[name] = np.exp(out[key]) * back
     out = out.drop(columns=list(levels))
     return out.sort_values(["iso3", "horizon"]).reset_index(drop=True)
+
+
+def _annual_for_combination(bundle, panel, now: pd.DataFrame, year: int, scores: np.ndarray):
+    """Annual h=1 forecasts of ``year`` from origin ``year - 1`` and the nowcast's weight against them.
+
+    The weight is ``s_a^2 / (s_a^2 + s_n^2)``: ``s_n`` the RMSE of the nowcast at this month in
+    earlier normal years, ``s_a`` the RMSE of the model's horizon-1 calibration errors (both known
+    at the origin). Returns ({iso3: forecast}, weight); empty when year - 1 has no target data.
+    """
+    from hallyu_forecast.features import target_series
+    from hallyu_forecast.inference import forecast
+
+    model = bundle.forecaster
+    codes = now.loc[now["method"] == "seasonal_share", "iso3"].tolist()
+    tspec = bundle.specs.targets[bundle.target]
+    known = panel.loc[target_series(panel, tspec).notna(), "year"]
+    if not codes or known.empty or not int(known.min()) <= year - 1 <= int(known.max()) or 1 not in model.scores_:
+        return {}, 1.0
+    s_a2 = float(np.mean(np.asarray(model.scores_[1], float) ** 2))
+    s_n2 = float(np.mean(np.asarray(scores, float) ** 2))
+    if not np.isfinite(s_a2) or s_a2 + s_n2 == 0:
+        return {}, 1.0
+    out = forecast(bundle, panel, countries=codes, horizon=1, origin=year - 1)
+    out = out[out["model"] == "history"]
+    return dict(zip(out["iso3"], out["prediction"])), s_a2 / (s_a2 + s_n2)
 
 
 def math_hypot(a: float, b: float) -> float:
