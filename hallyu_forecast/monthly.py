@@ -456,6 +456,8 @@ def backtest_nowcast(monthly: pd.DataFrame | None = None, years=range(2011, 2020
             both = a[["iso3", "year", "month", "log_total"]].rename(columns={"log_total": "nowcast"}).merge(
                 b.rename(columns={"log_total": "naive"}), on=["iso3", "year", "month"], how="inner")
             parts.append(both)
+    if not parts:
+        return pd.DataFrame(columns=["iso3", "year", "month", "actual", "nowcast", "naive"])
     out = pd.concat(parts, ignore_index=True)
     truth = np.log(actual.where(actual > 0)).rename("actual").reset_index()
     out = out.merge(truth, on=["iso3", "year"], how="inner")
@@ -509,9 +511,12 @@ def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, 
     else:
         to_target = np.full(len(now), np.log(tspec.scale))
     shift = dict(zip(now["iso3"], to_target))
-    history = backtest_nowcast(monthly, years=[y for y in range(2011, min(year, 2020))], months=[month],
-                               column=column)
-    scores = np.abs(history["nowcast"] - history["actual"]).to_numpy() if len(history) else np.array([0.0])
+    earlier = [y for y in range(2011, min(year, 2020))]  # normal years before the origin (pre-COVID)
+    history = backtest_nowcast(monthly, years=earlier, months=[month], column=column) if earlier else None
+    if history is None or history.empty:
+        raise ConfigError(f"No earlier normal year to calibrate a nowcast from {year}-{month:02d}; "
+                          "use an origin from 2012 on.")
+    scores = np.abs(history["nowcast"] - history["actual"]).to_numpy()
     levels = tuple(float(x) for x in model.interval_levels)
     now_hw = {lv: conformal_quantile(scores, lv) for lv in levels}
     annual, weight = _annual_for_combination(bundle, panel, now, year, scores)
