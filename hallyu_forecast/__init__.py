@@ -3,6 +3,7 @@
 The public API is small and imported lazily, so ``import hallyu_forecast`` stays fast and has
 no side effects:
 
+- :func:`load_monthly` — the monthly arrivals panel (iso3, year, month, arrivals by age group)
 - :func:`load_panel` — the validated country-year panel (embedded default, works offline)
 - :func:`build_features` — the leakage-safe design matrix for forecasting year t+h at origin t
 - :class:`HallyuForecaster` — global LightGBM direct multi-horizon forecaster
@@ -32,6 +33,7 @@ _LAZY = {
     "explain": "hallyu_forecast.explanation",
     "to_iso3": "hallyu_forecast.countries",
     "hallyu_index": "hallyu_forecast.index",
+    "load_monthly": "hallyu_forecast.monthly",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -42,6 +42,10 @@ def _data_build(args) -> int:
     start = time.perf_counter()
     data = build_panel(args.data_dir, progress=print, allow_changed_files=args.allow_changed_files)
     dest = write_panel(data, args.out, progress=print)
+    from hallyu_forecast.monthly import build_monthly, write_monthly
+
+    # the monthly arrivals panel (hf.load_monthly()) ships next to the annual one, from the same loader
+    write_monthly(build_monthly(args.data_dir), dest)
     print(f"Wrote {dest}/panel.parquet ({(dest / 'panel.parquet').stat().st_size / 1024:.0f} KiB) "
           f"in {time.perf_counter() - start:.1f}s total.")
     from hallyu_forecast.panel import _embedded

@@ -81,6 +81,11 @@ def _tune(args) -> int:
     return 0
 
 
+def _origin_arg(text: str):
+    """`--origin`: a year (int) or a year-month 'YYYY-MM' (kept as text, validated by predict())."""
+    return int(text) if text.strip().isdigit() else text
+
+
 def _predict(args) -> int:
     import pandas as pd
 
@@ -168,7 +173,8 @@ def register(sub) -> None:
     p = sub.add_parser("predict", help="forecasts with prediction intervals")
     p.add_argument("--country", action="append", help="ISO3 code or English name (repeatable); default all")
     p.add_argument("--horizon", type=int, action="append", help="1, 2 or 3 (repeatable); default 1")
-    p.add_argument("--origin", type=int, help="forecast origin year (default: latest year with data)")
+    p.add_argument("--origin", type=_origin_arg, help="forecast origin year, or a year-month YYYY-MM for an "
+                   "in-year nowcast (default: latest year with data)")
     p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--csv", help="write all columns to this CSV file")

@@ -39,7 +39,10 @@ PANEL_TRANSFORMS = (
     "rolling_mean", "years_since", "indicator_since", "diff_to_korea", "log_ratio_to_korea", "missing",
 )
 TARGET_TRANSFORMS = ("target_lag", "target_change", "target_mean_change", "target_count", "cross_section_change")
-TRANSFORMS = PANEL_TRANSFORMS + TARGET_TRANSFORMS
+# Month-aware transforms: computed from the monthly arrivals panel (hallyu_forecast.monthly), using
+# months up to December of the origin year only; `columns` names the monthly column (default youth).
+MONTHLY_TRANSFORMS = ("month_q4_yoy", "month_h2_vs_h1", "months_since_shock", "month_q4_gap_to_normal")
+TRANSFORMS = PANEL_TRANSFORMS + TARGET_TRANSFORMS + MONTHLY_TRANSFORMS
 _FEATURE_KEYS = {"name", "columns", "transform", "role", "why", "lag", "delay", "periods", "window", "scale",
                  "since", "until", "countries", "carry_forward", "scope"}
 _TARGET_KEYS = {"description", "measures", "does_not_measure", "numerator", "denominator", "scale",
@@ -372,6 +375,21 @@ def _target_feature(panel: pd.DataFrame, y: pd.Series, spec: FeatureSpec, refere
     return pd.Series(np.asarray(out, dtype="float64"), index=panel.index)
 
 
+def _monthly_feature(panel: pd.DataFrame, spec: FeatureSpec, monthly: pd.DataFrame, cache: dict) -> pd.Series:
+    """A month-aware feature per (iso3, year) row: known in December of that year (NaN without months)."""
+    from hallyu_forecast.monthly import annual_month_features
+
+    column = spec.columns[0] if spec.columns else "arrivals_0_30"
+    if column not in cache:
+        cache[column] = annual_month_features(monthly, column).set_index(["iso3", "year"])
+    name = spec.transform.removeprefix("month_") if spec.transform != "months_since_shock" else spec.transform
+    table = cache[column][name]
+    keys = pd.MultiIndex.from_frame(panel[["iso3", "year"]])
+    out = pd.Series(table.reindex(keys).to_numpy(dtype="float64"), index=panel.index)
+    shift = spec.lag + spec.delay
+    return _by_country(panel, out).shift(shift) if shift else out
+
+
 @dataclass
 class FeatureMatrix:
     """Design matrix for direct multi-horizon forecasting.
@@ -413,6 +431,7 @@ def build_features(
     horizons: Iterable[int] = (1, 2, 3),
     countries: Iterable[str] | None = None,
     reference_countries: Iterable[str] | None = None,
+    monthly: pd.DataFrame | None = None,
 ) -> FeatureMatrix:
     """Build the design matrix for forecasting year ``origin + h`` from what is known at ``origin``.
 
@@ -433,6 +452,9 @@ def build_features(
     reference_countries : iterable of str, optional
         Countries whose targets may feed cross-country features (global and continental mean
         changes); pass the training countries in leave-countries-out evaluation. Default: all.
+    monthly : DataFrame, optional
+        Monthly arrivals (:func:`hallyu_forecast.load_monthly` layout) for month-aware features;
+        default the embedded monthly panel, read only when a spec uses a monthly transform.
 
     Returns
     -------
@@ -473,8 +495,15 @@ def build_features(
     continent = panel["iso3"].map(cont).fillna("unknown")
 
     values: dict[str, pd.Series] = {}
+    month_cache: dict = {}
+    if monthly is None and any(f.transform in MONTHLY_TRANSFORMS for f in specs.features):
+        from hallyu_forecast.monthly import load_monthly
+
+        monthly = load_monthly()
     for f in specs.features:
-        if f.transform in TARGET_TRANSFORMS:
+        if f.transform in MONTHLY_TRANSFORMS:
+            values[f.name] = _monthly_feature(panel, f, monthly, month_cache)
+        elif f.transform in TARGET_TRANSFORMS:
             values[f.name] = _target_feature(panel, y, f, reference.to_numpy(), continent)
         else:
             values[f.name] = _panel_feature(panel, f)

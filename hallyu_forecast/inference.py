@@ -100,6 +100,11 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
     from hallyu_forecast.features import inverse_target, target_series
     from hallyu_forecast.panel import load_countries
 
+    if isinstance(origin, str):  # a year-month origin "YYYY-MM": in-year nowcast (hallyu_forecast.monthly)
+        from hallyu_forecast.monthly import forecast_from_month
+
+        out = forecast_from_month(bundle, panel, countries=countries, horizon=horizon, origin=origin)
+        return out.reindex(columns=OUTPUT_COLUMNS)
     model = bundle.forecaster
     horizons = _check_horizon(horizon, model.horizons_)
     tspec = bundle.specs.targets[bundle.target]
@@ -146,7 +151,7 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
 
 
 def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterable[int] = 1,
-            origin: int | None = None, model=None) -> pd.DataFrame:
+            origin: int | str | None = None, model=None) -> pd.DataFrame:
     """Forecast Hallyu intensity with prediction intervals.
 
     Parameters
@@ -155,8 +160,11 @@ def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterabl
         ISO3 codes or English names; default every country with target history or covariates.
     horizon : int or list of int
         Years ahead of the origin (1, 2 or 3).
-    origin : int, optional
-        Forecast origin (a year with target data); default the latest such year.
+    origin : int or str, optional
+        Forecast origin (a year with target data); default the latest such year. A year-month
+        ``"YYYY-MM"`` (e.g. ``"2022-06"``) forecasts from the monthly arrivals known then: the
+        current year's total (horizon 0, a nowcast from January..MM) plus the requested
+        horizons (see :func:`hallyu_forecast.monthly.forecast_from_month`).
     model : optional
         ``None`` (the default model shipped with the package), an MLflow model URI, or a bundle folder.
 

@@ -72,7 +72,7 @@ def test_feature_groups_and_roles():
     table = fm.feature_table()
     assert set(table["role"]) == {"government_support", "local_conditions", "regime", "history"}
     assert set(table["group"]) == {"economic", "political", "diplomatic", "cultural_policy", "digital",
-                                   "geography_culture", "regime", "target_history"}
+                                   "geography_culture", "regime", "target_history", "monthly"}
     assert (table["why"].str.len() > 10).all()
     assert not fm.frame.duplicated(KEYS).any()
 

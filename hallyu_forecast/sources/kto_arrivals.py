@@ -42,6 +42,10 @@ Quirks handled, and how
    continuous 2010– series (sum of the six age groups in both files).
 
 COVID years (2020–2022) collapse to near zero: a real shock, not a data error.
+
+The months themselves are a data product too: :func:`hallyu_forecast.monthly.build_monthly` turns
+:func:`_monthly` into the monthly arrivals panel (``hf.load_monthly()``), keeping partial years
+month by month.
 """
 
 from __future__ import annotations
