@@ -19,8 +19,9 @@ Estimator (no covariates: unconditional parallel trends):
   same way ("simple" aggregation).
 - Inference: unit-level influence functions, multiplier bootstrap (Rademacher weights) drawn
   per unit, so it is clustered by country and keeps the dependence between cells; simultaneous
-  (sup-t) bands over event times; pre-trend test = Wald test of all ``e <= -2`` effects with the
-  bootstrap covariance (chi-squared); the weights of the aggregations are treated as fixed.
+  (sup-t) bands over event times; pre-trend test = joint sup-t test of all ``e <= -2`` effects
+  (bootstrap p-value of the largest pre-period |t|); the weights of the aggregations are treated
+  as fixed. Event times with fewer than ``min_treated`` treated units are dropped.
 - Placebo: the onset years are permuted across the units (treated and never-treated alike),
   the overall ATT is re-estimated, and ``placebo_p`` is the share of permutations with an
   effect at least as large in absolute value as the real one.
@@ -109,6 +110,14 @@ def _cells(Y, G, years, control, exclude, min_control=2):
     return out
 
 
+def _keep_event_times(cells, min_treated):
+    """Drop event times with fewer than ``min_treated`` treated units in total (no usable variance)."""
+    total: dict[int, int] = {}
+    for c in cells:
+        total[c[2]] = total.get(c[2], 0) + c[4]
+    return [c for c in cells if total[c[2]] >= min_treated]
+
+
 def _aggregate(cells, max_e):
     """Event-time and overall aggregates: dict e -> (theta, psi, n_treated), overall (theta, psi)."""
     by_e: dict[int, list] = {}
@@ -129,8 +138,8 @@ def _aggregate(cells, max_e):
     return dyn, overall
 
 
-def _overall_only(Y, G, years, control, exclude, max_e):
-    cells = _cells(Y, G, years, control, exclude)
+def _overall_only(Y, G, years, control, exclude, max_e, min_treated):
+    cells = _keep_event_times(_cells(Y, G, years, control, exclude), min_treated)
     post = [(att, nt) for g, t, e, att, nt, nc, psi in cells if 0 <= e <= max_e]
     if not post:
         return np.nan
@@ -151,6 +160,7 @@ def event_study(
     n_placebo: int = 199,
     alpha: float = 0.05,
     min_pre: int = 1,
+    min_treated: int = 3,
     seed: int = 0,
 ) -> EventStudyResult:
     """Callaway & Sant'Anna event study of a staggered binary treatment.
@@ -170,6 +180,9 @@ def event_study(
         Multiplier-bootstrap draws and onset permutations.
     min_pre : int
         Pre-periods (e <= -2) required for a pre-trend test; fewer raises :class:`CausalError`.
+    min_treated : int
+        Event times with fewer treated units (summed over groups) are dropped everywhere: a cell with
+        one treated unit has no treated-side variance, so its interval would be too narrow.
 
     Returns
     -------
@@ -198,7 +211,7 @@ def event_study(
     first_obs = np.array([years[np.isfinite(r)].min() if np.isfinite(r).any() else np.inf for r in Y])
     always = (G > 0) & (G <= first_obs)
     Y, G, units = Y[~always], G[~always], units[~always]
-    cells = _cells(Y, G, years, control, exclude)
+    cells = _keep_event_times(_cells(Y, G, years, control, exclude), min_treated)
     post = [c for c in cells if 0 <= c[2] <= window[1]]
     pre = [c for c in cells if window[0] <= c[2] <= -2]
     if not post:
@@ -243,16 +256,18 @@ def event_study(
     z = stats.norm.ppf(1 - alpha / 2)
     pre_idx = [i for i, e in enumerate(es) if e <= -2]
     if pre_idx:
-        cov = np.cov(boot_e[:, pre_idx], rowvar=False).reshape(len(pre_idx), len(pre_idx))
-        th = theta_e[pre_idx]
-        wald = float(th @ np.linalg.pinv(cov) @ th)
-        pretrend_p = float(stats.chi2.sf(wald, df=np.linalg.matrix_rank(cov)))
+        # Joint sup-t test of "all pre-onset effects are 0": the bootstrap distribution of the largest
+        # |t| over pre-periods (robust to the near-singular covariance of overlapping pre cells, which
+        # made a Wald test explode).
+        t_obs = np.nanmax(np.abs(theta_e[pre_idx]) / se_safe[pre_idx])
+        t_boot = np.nanmax(np.abs(boot_e[:, pre_idx]) / se_safe[pre_idx], axis=1)
+        pretrend_p = float((1 + (t_boot >= t_obs).sum()) / (1 + n_boot))
     else:
         pretrend_p = np.nan
     # Placebo: permute onset labels across units (keeps the number and timing of onsets).
     perm = np.empty(n_placebo)
     for k in range(n_placebo):
-        perm[k] = _overall_only(Y, rng.permutation(G), years, control, exclude, window[1])
+        perm[k] = _overall_only(Y, rng.permutation(G), years, control, exclude, window[1], min_treated)
     perm = perm[np.isfinite(perm)]
     placebo_p = float((1 + (np.abs(perm) >= abs(att)).sum()) / (1 + len(perm))) if len(perm) else np.nan
     treated_units = {int(i) for c in post for i in np.flatnonzero(G == c[0])}
