@@ -30,6 +30,9 @@ _LAZY = {
     "predict": "hallyu_forecast.inference",
     "explain": "hallyu_forecast.explanation",
     "to_iso3": "hallyu_forecast.countries",
+    "effects": "hallyu_forecast.causal.effects",
+    "simulate": "hallyu_forecast.causal.scenarios",
+    "rank_levers": "hallyu_forecast.causal.scenarios",
 }
 
 __all__ = ["__version__", *_LAZY]

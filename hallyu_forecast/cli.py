@@ -5,6 +5,7 @@ Commands
 data pull | build | describe | verify     raw data and the panel
 train | backtest | tune                   models (MLflow-tracked)
 predict | explain | report                forecasts and explanations
+effects | whatif                          causal effects of policy levers, scenarios
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_data_verify)
 
     _register_model_commands(sub)
+    from hallyu_forecast.causal import commands as causal_commands  # effects, whatif
+
+    causal_commands.register(sub)
     return parser
 
 
