@@ -97,7 +97,9 @@ def dml_plr(panel: pd.DataFrame, y: str, d: str, x: list[str], seed: int = 0, n_
         raise CausalError(f"`{d}` never changes within a country, so country effects absorb it; it cannot be "
                           "estimated with the within transformation (use a time-varying lever).")
     raw_sd = float(frame[d].std())
-    frame = _within(frame, cols)
+    # Only the outcome and the lever are demeaned: the nuisance learners see the raw covariates, because
+    # demeaning a nonlinear confounder (g(x) - mean g(x) is not a function of x - mean x) biases the fit.
+    frame = _within(frame, [y, d])
     # A lever that is (nearly) a country constant plus a common trend, such as years of diplomatic ties
     # established before the panel starts (year - start year), is absorbed by the two-way effects.
     if not raw_sd > 0 or float(frame[d].std()) < 1e-3 * raw_sd:
