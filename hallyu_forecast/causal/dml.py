@@ -58,8 +58,8 @@ def _fit(frame: pd.DataFrame, y: str, d: str, x: list[str], seed: int, n_folds: 
     data = doubleml.DoubleMLData(frame[["iso3", y, d, *x]], y_col=y, d_cols=d, x_cols=x, cluster_cols="iso3")
 
     def learner():
-        return RandomForestRegressor(n_estimators=100, min_samples_leaf=5, max_features=0.5, n_jobs=1,
-                                     random_state=seed)
+        return RandomForestRegressor(n_estimators=60, min_samples_leaf=5, max_features=0.5, max_depth=10,
+                                     n_jobs=1, random_state=seed)
 
     model = doubleml.DoubleMLPLR(data, ml_l=learner(), ml_m=learner(), n_folds=n_folds)
     model.fit()

@@ -108,7 +108,7 @@ def _effects_for(lever: str, target: str, seed: int, panel) -> EffectsResult:
     return _CACHE[key]
 
 
-def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model=None) -> Scenario:
+def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model=None, rank: bool = True) -> Scenario:
     """Forecast ``country`` with and without ``changes`` (column -> value), with intervals.
 
     Parameters
@@ -121,6 +121,8 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
         Forecast years 1..horizon (the model's horizons).
     seed : int
         Seed of the causal estimates' bootstrap.
+    rank : bool
+        Also rank the levers for the country (:func:`rank_levers`; adds a few seconds).
 
     Returns
     -------
@@ -204,8 +206,27 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     out["effect_hi"] = effect + Z95 * sd if has_causal_only else np.nan
     out["effect_pct"] = 100 * (np.exp(effect) - 1)
     out["basis"] = "; ".join(basis)
-    levers = rank_levers(iso3, target=bundle.target, seed=seed, panel=panel, origin=origin)
+    levers = (rank_levers(iso3, target=bundle.target, seed=seed, panel=panel, origin=origin) if rank
+              else pd.DataFrame(columns=["lever", "column", "estimate", "ci_lo", "ci_hi", "verdict", "basis",
+                                         "estimate_pct", "rank"]))
     return Scenario(iso3, changes, out.reset_index(drop=True), levers)
+
+
+def _trade_row(target: str, seed: int, panel) -> pd.Series | None:
+    """DML estimate of trade intensity without refutations (enough for ranking), cached."""
+    from hallyu_forecast.causal.dml import dml_plr
+    from hallyu_forecast.causal.effects import DML_COVARIATES, _dml_frame, _verdict
+
+    key = ("trade_row", target, seed, id(panel))
+    if key not in _CACHE:
+        try:
+            res = dml_plr(_dml_frame(panel, target), "y", "trade_intensity", list(DML_COVARIATES), seed=seed,
+                          refute=False)
+            _CACHE[key] = pd.Series({"estimate": res.estimate, "ci_lo": res.ci_lo, "ci_hi": res.ci_hi,
+                                     "verdict": _verdict(res.ci_lo, res.ci_hi)})
+        except CausalError:
+            _CACHE[key] = None
+    return _CACHE[key]
 
 
 def rank_levers(country: str, target: str = "youth_arrivals_per_capita", seed: int = 0,
@@ -240,13 +261,9 @@ def rank_levers(country: str, target: str = "youth_arrivals_per_capita", seed: i
             rows.append({"lever": lv.name, "column": col, "estimate": row["estimate"], "ci_lo": row["ci_lo"],
                          "ci_hi": row["ci_hi"], "verdict": row["verdict"], "basis": "causal (event study)"})
     if "trade_intensity" in CONTINUOUS_LEVERS:
-        res = result if result is not None and result.lookup("trade_intensity", target) is not None else None
-        if res is None:
-            key = ("trade_intensity", target, seed, id(panel))
-            if key not in _CACHE:
-                _CACHE[key] = effects(levers=["trade_intensity"], targets=[target], seed=seed, panel=panel)
-            res = _CACHE[key]
-        row = res.lookup("trade_intensity", target)
+        row = result.lookup("trade_intensity", target) if result is not None else None
+        if row is None:
+            row = _trade_row(target, seed, panel)
         if row is not None and np.isfinite(row["estimate"]):
             k = np.log(1.1)
             rows.append({"lever": "trade_intensity (+10% trade)", "column": "kor_trade_usd",
