@@ -168,7 +168,7 @@ def test_effects_bad_input(panel):
     with pytest.raises(CausalError, match=r"unknown lever\(s\) \['visa_free'\]"):
         effects(levers=["visa_free"], panel=panel)
     # Language students exist for 2022-2023 only: no pre/post years around any onset.
-    with pytest.raises(CausalError, match="target `y` has no estimable post-treatment cell"):
+    with pytest.raises(CausalError, match="target `language_students_per_capita` has no estimable post-treatment cell for `kcc_onset_year`"):
         run_event_study(panel, "kcc", "language_students_per_capita", n_boot=9, n_placebo=1)
     with pytest.raises(CausalError, match="unknown target 'fans'"):
         effects(levers=["kcc"], targets=["fans"], panel=panel)
@@ -214,6 +214,19 @@ def test_cli_whatif_errors(capsys):
     assert "must look like COLUMN=NUMBER" in capsys.readouterr().err
     assert main(["effects", "--lever", "nope", "--no-track"]) == 2
     assert "unknown lever(s) ['nope']" in capsys.readouterr().err
+
+
+def test_effects_logged_to_mlflow(tmp_path, monkeypatch):
+    import mlflow
+
+    from hallyu_forecast.causal.effects import effects
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    res = effects(levers=["kcc"], targets=["total_arrivals_per_capita"], n_boot=99, n_placebo=9, track=True)
+    runs = mlflow.search_runs(search_all_experiments=True, filter_string="tags.kind = 'effects'")
+    assert len(runs) == 1
+    metric = runs["metrics.kcc.total_arrivals_per_capita.estimate"].iloc[0]
+    assert metric == pytest.approx(res.table["estimate"].iloc[0])
 
 
 def test_cli_effects_json(capsys):

@@ -174,8 +174,13 @@ def event_data(panel: pd.DataFrame, lever: str, target: str) -> pd.DataFrame:
 def run_event_study(panel: pd.DataFrame, lever: str, target: str, seed: int = 0, n_boot: int = 999,
                     n_placebo: int = 199):
     """Event study of one lever on one target from the panel (see :func:`event_study`)."""
-    return event_study(event_data(panel, lever, target), "y", "g", control="notyet", exclude_years=COVID_YEARS,
-                       n_boot=n_boot, n_placebo=n_placebo, seed=seed)
+    lv = check_lever(lever)
+    try:
+        return event_study(event_data(panel, lever, target), "y", "g", control="notyet", exclude_years=COVID_YEARS,
+                           n_boot=n_boot, n_placebo=n_placebo, seed=seed)
+    except CausalError as exc:
+        # Name the real target and onset column instead of the internal "y"/"g".
+        raise CausalError(str(exc).replace("`y`", f"`{target}`").replace("`g`", f"`{lv.onset}`")) from None
 
 
 def _dml_frame(panel: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -292,10 +297,22 @@ def _dml_row(panel, lever, target, seed, refs):
     except CausalError as exc:
         return _empty_row(lever, target, method, str(exc))
     refs.append(res.refutations.assign(lever=lever, target=target))
-    placebo = res.refutations.set_index("refutation")["pval"].get("placebo_treatment", np.nan)
+    ref = res.refutations.set_index("refutation")
+    placebo = ref["pval"].get("placebo_treatment", np.nan)
+    verdict = _verdict(res.ci_lo, res.ci_hi)
+    flags = []
+    if np.isfinite(placebo) and placebo < 0.05:
+        flags.append("placebo treatment also significant")
+    if "subsample_80pct_countries" in ref.index and not (
+            res.ci_lo <= ref.loc["subsample_80pct_countries", "estimate"] <= res.ci_hi):
+        flags.append("subsample estimate outside the interval")
+    if "random_common_cause" in ref.index and abs(ref.loc["random_common_cause", "estimate"] - res.estimate) > res.se:
+        flags.append("random common cause moves the estimate by more than 1 se")
+    if flags and verdict != "not estimable":
+        verdict += (", not credible: " if "no detectable" not in verdict else "; refutation failed: ") + "; ".join(flags)
     return {"lever": lever, "target": target, "estimate": res.estimate, "ci_lo": res.ci_lo, "ci_hi": res.ci_hi,
             "n_treated": res.n_countries, "n_control": res.n_obs, "method": method, "pretrend_p": np.nan,
-            "placebo_p": placebo, "assumptions": DML_ASSUMPTIONS, "verdict": _verdict(res.ci_lo, res.ci_hi)}
+            "placebo_p": placebo, "assumptions": DML_ASSUMPTIONS, "verdict": verdict}
 
 
 def log_effects(result: EffectsResult) -> str:
