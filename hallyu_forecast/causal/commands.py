@@ -42,7 +42,7 @@ def _whatif(args) -> int:
                   "scenario_lower", "scenario_upper", "effect", "effect_lo", "effect_hi", "effect_pct"]])
     print(f"basis: {frame['basis'].iloc[0]}")
     print("\nlevers ranked for this country (largest credible effect, i.e. 95% lower bound, first):")
-    _print(scen.levers[["rank", "lever", "estimate", "ci_lo", "ci_hi", "estimate_pct", "verdict"]])
+    _print(scen.levers[["rank", "lever", "estimate", "ci_lo", "ci_hi", "estimate_pct", "credible", "verdict"]])
     return 0
 
 

@@ -208,24 +208,18 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     out["basis"] = "; ".join(basis)
     levers = (rank_levers(iso3, target=bundle.target, seed=seed, panel=panel, origin=origin) if rank
               else pd.DataFrame(columns=["lever", "column", "estimate", "ci_lo", "ci_hi", "verdict", "basis",
-                                         "estimate_pct", "rank"]))
+                                         "estimate_pct", "credible", "rank"]))
     return Scenario(iso3, changes, out.reset_index(drop=True), levers)
 
 
 def _trade_row(target: str, seed: int, panel) -> pd.Series | None:
-    """DML estimate of trade intensity without refutations (enough for ranking), cached."""
-    from hallyu_forecast.causal.dml import dml_plr
-    from hallyu_forecast.causal.effects import DML_COVARIATES, _dml_frame, _verdict
+    """DML estimate of trade intensity with its refutations (they decide credibility), cached."""
+    from hallyu_forecast.causal.effects import _dml_row
 
     key = ("trade_row", target, seed, id(panel))
     if key not in _CACHE:
-        try:
-            res = dml_plr(_dml_frame(panel, target), "y", "trade_intensity", list(DML_COVARIATES), seed=seed,
-                          refute=False)
-            _CACHE[key] = pd.Series({"estimate": res.estimate, "ci_lo": res.ci_lo, "ci_hi": res.ci_hi,
-                                     "verdict": _verdict(res.ci_lo, res.ci_hi)})
-        except CausalError:
-            _CACHE[key] = None
+        row = _dml_row(panel, "trade_intensity", target, seed, [])
+        _CACHE[key] = pd.Series(row) if np.isfinite(row["estimate"]) else None
     return _CACHE[key]
 
 
@@ -234,11 +228,14 @@ def rank_levers(country: str, target: str = "youth_arrivals_per_capita", seed: i
                 result: EffectsResult | None = None) -> pd.DataFrame:
     """Levers the country does not have yet, ranked by their credible effect (95% lower bound) first.
 
+    Credible = a positive effect whose verdict carries no failed check (pre-trends, placebo,
+    refutations); credible levers come first, each group sorted by the 95% lower bound.
+
     Returns
     -------
     DataFrame
         lever, column, estimate, ci_lo, ci_hi (log points of ``target``), estimate_pct, verdict,
-        rank. Trade intensity is shown for a 10% rise in trade with Korea.
+        basis, credible, rank. Trade intensity is shown for a 10% rise in trade with Korea.
     """
     from hallyu_forecast.inference import resolve_countries
 
@@ -271,6 +268,7 @@ def rank_levers(country: str, target: str = "youth_arrivals_per_capita", seed: i
                          "verdict": row["verdict"], "basis": "causal (double ML)"})
     out = pd.DataFrame(rows, columns=["lever", "column", "estimate", "ci_lo", "ci_hi", "verdict", "basis"])
     out["estimate_pct"] = 100 * (np.exp(out["estimate"]) - 1)
-    out = out.sort_values("ci_lo", ascending=False, na_position="last").reset_index(drop=True)
+    out["credible"] = out["verdict"].str.startswith("positive effect") & ~out["verdict"].str.contains("not credible")
+    out = out.sort_values(["credible", "ci_lo"], ascending=[False, False], na_position="last").reset_index(drop=True)
     out["rank"] = np.arange(1, len(out) + 1)
     return out
