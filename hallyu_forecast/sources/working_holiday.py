@@ -6,14 +6,14 @@ every row cites its page). Long format: one row per fact (``fact_type`` agreemen
 programme_started, mou_signed, joint_statement_signed, in_force, listed_partner_as_of,
 n_partners_as_of). The file exists only in the mirror (url=None).
 
-Variables (per partner ``iso3`` x ``year``, 1990-2025, for the 24 partners named in the file;
+Variables (per partner ``iso3`` x ``year``, 1990-2025, for the 25 partners named in the two files;
 other countries have no agreement, which the panel builder fills with 0):
 
 - ``wh_agreement``: 1 from the first year with any dated fact showing an agreement, MOU,
   joint statement, programme or partner listing for that country, else 0.
 - ``wh_years``: ``year`` - that first year when ``wh_agreement`` is 1 (0 in the first year), else 0.
 
-Choices:
+Choices for the first file (the dated file below takes precedence wherever it has a date):
 
 - Exact start years are known only for Canada (agreement 1996), Japan (programme 2000-04),
   Ireland (MOU 2009-12) and Austria (joint statement / in force 2012). For every other partner
@@ -231,10 +231,11 @@ SOURCE = Source(
     ),
     loader=load,
     notes=(
-        "Compiled by hand from public pages (file exists only in the mirror; url=None). Exact years only for "
-        "CAN 1996, JPN 2000, IRL 2009, AUT 2012; other partners start at the date of the first list naming "
-        "them (2012 or 2021; upper bounds, so wh_years understates older agreements). The 2012 list's "
-        "apparent chronological order is not used. UK (YMS) kept at 1 after 2021. Aggregate row (24 "
-        "partners as of 2023-02-28) skipped. Rows for the 24 partners, 1990-2025; others = 0 in the panel."
+        "Compiled by hand from public pages (files exist only in the mirror; url=None). wh_agreement starts at "
+        "the earliest dated fact of either file (dated signing/entry into force from "
+        "working_holiday_dates_from_pages.csv first; else the first 'as of' partner list, an upper bound). "
+        "wh_onset_year (causal onset) = signing year, Oct-Dec signings count from the next year; 0 = none. "
+        "wh_onset_unknown = 1 for NZL (only a doubtful 1994 date). UK (YMS) kept at 1 after 2021. Aggregate "
+        "row (24 partners as of 2023-02-28) skipped. Rows for the 25 partners, 1990-2025; others = 0 in the panel."
     ),
 )
