@@ -113,7 +113,7 @@ def test_dml_recovers_synthetic_effect():
             y = 0.7 * d + np.cos(x1) + 0.5 * x2 ** 2 + a[i] + 0.05 * (t - 2000) + rng.normal(0, 0.3)
             rows.append((f"S{i:02d}", t, y, d, x1, x2))
     synthetic = pd.DataFrame(rows, columns=["iso3", "year", "y", "d", "x1", "x2"])
-    res = dml_plr(synthetic, "y", "d", ["x1", "x2"], seed=0, refute=True)
+    res = dml_plr(synthetic, "y", "d", ["x1", "x2"], seed=0, n_folds=3, refute=True)
     assert res.ci_lo < 0.7 < res.ci_hi and res.n_countries == 24
     ref = res.refutations.set_index("refutation")
     assert ref.loc["placebo_treatment", "ci_lo"] < 0 < ref.loc["placebo_treatment", "ci_hi"]
