@@ -190,6 +190,10 @@ def test_simulate_causal_scenario():
     credible = scen.levers[scen.levers["credible"]]
     assert credible["ci_lo"].is_monotonic_decreasing and (credible["ci_lo"] > 0).all()
     assert scen.levers["credible"].is_monotonic_decreasing  # credible levers first
+    # Trade: the double-ML effect per log point of trade times the change in log trade.
+    trade = hf.simulate("MEX", {"kor_trade_usd": 4e10}, horizon=1, rank=False).forecast
+    assert trade["basis"].iloc[0].startswith("causal (kor_trade_usd: double ML of trade_intensity")
+    assert trade["effect_lo"].iloc[0] < trade["effect"].iloc[0] < trade["effect_hi"].iloc[0]
 
 
 def test_simulate_associational_and_bad_input():

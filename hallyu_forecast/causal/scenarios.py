@@ -2,7 +2,8 @@
 
 A change to a column of an event lever (``kcc_present``, ``wh_agreement``, ``fta_korea_in_force``
 ...) is driven by the causal estimate: the event-study effect at event time ``h - 1`` (onset in
-the first forecast year) is added to the baseline forecast of horizon ``h``, and its standard error
+the first forecast year) is added to the baseline forecast of horizon ``h`` (for ``kor_trade_usd``: the
+double-ML effect per log point of trade times the change in log trade), and its standard error
 is combined in quadrature with the forecast's interval (effects of several changes are assumed
 additive and independent). When the event study cannot be estimated for the model's target, or
 the column is not an event lever (any other ``government_support`` column), the change is applied
@@ -146,8 +147,14 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     origin = int(base["origin"].iloc[0])
     changes = {str(k): float(v) for k, v in dict(changes).items()}
     _check_changes(changes, panel, iso3, origin)
-    causal, assoc = {}, {}
+    causal, assoc, trade = {}, {}, None
     for col, value in changes.items():
+        if col == "kor_trade_usd":
+            row = _trade_row(bundle.target, seed, panel)
+            now = panel.loc[(panel["iso3"] == iso3) & (panel["year"] <= origin), col].dropna()
+            if row is not None and not now.empty and now.iloc[-1] > 0 and value > 0:
+                trade = (row, float(np.log(value / now.iloc[-1])))
+                continue
         lv = _lever_of(col)
         row = None
         if lv is not None:
@@ -193,6 +200,14 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
             effect[i] += est
             var[i] += se ** 2
         basis.append(f"causal ({col}: event study of {lv.name}, verdict: {row['verdict']})")
+    if trade is not None:
+        # DML: one log point of trade per capita moves the target by theta; population is held fixed.
+        row, dlog = trade
+        se = (row["ci_hi"] - row["ci_lo"]) / (2 * Z95)
+        effect = effect + dlog * row["estimate"]
+        var = var + (dlog * se) ** 2
+        basis.append(f"causal (kor_trade_usd: double ML of trade_intensity, {dlog:+.3f} log points of trade, "
+                     f"verdict: {row['verdict']})")
     sd = np.sqrt(var)
     scen_pred = base["prediction"].to_numpy() + effect
     out["scenario"] = scen_pred
@@ -201,7 +216,7 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     out["scenario_lower_95"] = scen_pred - np.sqrt(lo95 ** 2 + (Z95 * sd) ** 2)
     out["scenario_upper_95"] = scen_pred + np.sqrt(hi95 ** 2 + (Z95 * sd) ** 2)
     out["effect"] = effect
-    has_causal_only = bool(causal) and not assoc
+    has_causal_only = (bool(causal) or trade is not None) and not assoc
     out["effect_lo"] = effect - Z95 * sd if has_causal_only else np.nan
     out["effect_hi"] = effect + Z95 * sd if has_causal_only else np.nan
     out["effect_pct"] = 100 * (np.exp(effect) - 1)
