@@ -41,6 +41,16 @@ def test_event_study_recovers_synthetic_effect():
     assert res.dynamic.set_index("event_time").loc[-1, "estimate"] == 0
 
 
+def test_event_study_never_treated_controls():
+    synthetic = synthetic_staggered(effect=0.5, seed=9)
+    res = event_study(synthetic, "y", "g", control="never", n_boot=199, n_placebo=9, seed=1)
+    assert res.ci_lo < 0.5 < res.ci_hi and res.control == "never"
+    # Without never-treated units only the not-yet-treated comparison exists.
+    only_treated = synthetic[synthetic["g"] > 0]
+    res = event_study(only_treated, "y", "g", control="notyet", window=(-3, 2), n_boot=199, n_placebo=9, seed=1)
+    assert res.ci_lo < 0.5 < res.ci_hi
+
+
 def test_event_study_recovers_synthetic_dynamic_effect():
     synthetic = synthetic_staggered(effect=0.2, dynamic=0.1)
     res = event_study(synthetic, "y", "g", n_boot=299, n_placebo=19, seed=2).dynamic.set_index("event_time")

@@ -341,6 +341,20 @@ def test_kcc_renamed_column_and_empty(raw_dir, tmp_path):
         get_source("kcc").load(tmp_path)
 
 
+def test_kcc_onsets(kcc):
+    kcc = kcc.set_index(["iso3", "year"])
+    onset = kcc.groupby(level="iso3")["kcc_onset_year"].first()
+    unknown = kcc.groupby(level="iso3")["kcc_onset_unknown"].first()
+    # First centre's date; October-December openings count from the next year (New York 1979-10, New Delhi 2012-12).
+    assert onset[["JPN", "USA", "AUS", "IND", "BRA", "MEX"]].tolist() == [1979, 1980, 2011, 2013, 2014, 2012]
+    # First centre with an imputed (upper-bound) year: unknown onset.
+    assert unknown[unknown == 1].index.tolist() == ["ARE", "DEU", "EGY", "GBR", "HKG", "ITA", "KAZ", "VNM", "ZAF"]
+    assert (onset[unknown == 1] == 0).all()
+    share = kcc["kcc_open_share"]
+    assert share.between(0, 1).all() and share[("AUS", 2010)] == 0 and share[("AUS", 2012)] == 1
+    assert 0 < share[("AUS", 2011)] < 1 and share[("ESP", 2011)] == 0.5  # year-only date: 0.5
+
+
 def test_desta_korea_ftas(desta):
     onset = desta.groupby(level="iso3")["fta_korea_onset_year"].first()
     expected = {"CHL": 2004, "SGP": 2006, "CHE": 2006, "IDN": 2007, "IND": 2010, "FRA": 2011, "GBR": 2011,
