@@ -66,7 +66,8 @@ def _verdict(lo, hi, pretrend_p=np.nan, placebo_p=np.nan) -> str:
         return "not estimable"
     sig = lo > 0 or hi < 0
     if not sig:
-        return "no detectable effect (interval includes 0)"
+        warn = "; pre-trends rejected" if np.isfinite(pretrend_p) and pretrend_p < 0.05 else ""
+        return "no detectable effect (interval includes 0)" + warn
     flags = []
     if np.isfinite(pretrend_p) and pretrend_p < 0.05:
         flags.append("pre-trends rejected")
