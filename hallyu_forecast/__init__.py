@@ -34,6 +34,9 @@ _LAZY = {
     "to_iso3": "hallyu_forecast.countries",
     "hallyu_index": "hallyu_forecast.index",
     "load_monthly": "hallyu_forecast.monthly",
+    "effects": "hallyu_forecast.causal.effects",
+    "simulate": "hallyu_forecast.causal.scenarios",
+    "rank_levers": "hallyu_forecast.causal.scenarios",
 }
 
 __all__ = ["__version__", *_LAZY]

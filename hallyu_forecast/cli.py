@@ -6,6 +6,7 @@ data pull | build | describe | verify     raw data and the panel
 train | backtest | tune                   models (MLflow-tracked)
 predict | explain | report                forecasts and explanations
 index                                    the Hallyu intensity index (0-100, 80% band)
+effects | whatif                          causal effects of policy levers, scenarios
 """
 
 from __future__ import annotations
@@ -122,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     _register_model_commands(sub)
     _register_index_command(sub)
+    from hallyu_forecast.causal import commands as causal_commands  # effects, whatif
+
+    causal_commands.register(sub)
     return parser
 
 

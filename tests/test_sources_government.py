@@ -145,9 +145,10 @@ def test_kdiplo_empty(raw_dir, tmp_path):
 
 def test_desta_grid_and_values(desta):
     _check_keys(desta.reset_index())
-    assert desta.index.get_level_values("iso3").nunique() == 93  # PROVENANCE: 93 partner countries
+    # PROVENANCE: 93 partner countries; + Croatia (EU accession 2013) and Japan (RCEP 2022) for fta_korea_*.
+    assert desta.index.get_level_values("iso3").nunique() == 95
     years = desta.index.get_level_values("year")
-    assert years.min() == 1990 and years.max() == 2023 and len(desta) == 93 * 34
+    assert years.min() == 1990 and years.max() == 2023 and len(desta) == 95 * 34
     # Chile-Korea FTA: signed 2003, in force 2004 (older PTN/GSTP schemes already in force).
     assert desta.loc[("CHL", 2003), "fta_post1990_in_force"] == 0
     assert desta.loc[("CHL", 2004), "fta_post1990_in_force"] == 1
@@ -340,22 +341,64 @@ def test_kcc_renamed_column_and_empty(raw_dir, tmp_path):
         get_source("kcc").load(tmp_path)
 
 
+def test_kcc_onsets(kcc):
+    kcc = kcc.set_index(["iso3", "year"])
+    onset = kcc.groupby(level="iso3")["kcc_onset_year"].first()
+    unknown = kcc.groupby(level="iso3")["kcc_onset_unknown"].first()
+    # First centre's date; October-December openings count from the next year (New York 1979-10, New Delhi 2012-12).
+    assert onset[["JPN", "USA", "AUS", "IND", "BRA", "MEX"]].tolist() == [1979, 1980, 2011, 2013, 2014, 2012]
+    # First centre with an imputed (upper-bound) year: unknown onset.
+    assert unknown[unknown == 1].index.tolist() == ["ARE", "DEU", "EGY", "GBR", "HKG", "ITA", "KAZ", "VNM", "ZAF"]
+    assert (onset[unknown == 1] == 0).all()
+    share = kcc["kcc_open_share"]
+    assert share.between(0, 1).all() and share[("AUS", 2010)] == 0 and share[("AUS", 2012)] == 1
+    assert 0 < share[("AUS", 2011)] < 1 and share[("ESP", 2011)] == 0.5  # year-only date: 0.5
+
+
+def test_desta_korea_ftas(desta):
+    onset = desta.groupby(level="iso3")["fta_korea_onset_year"].first()
+    expected = {"CHL": 2004, "SGP": 2006, "CHE": 2006, "IDN": 2007, "IND": 2010, "FRA": 2011, "GBR": 2011,
+                "HRV": 2013, "PER": 2011, "USA": 2012, "TUR": 2013, "AUS": 2014, "CHN": 2015, "NZL": 2015,
+                "COL": 2016, "CAN": 2017, "CRI": 2019, "ISR": 2022, "JPN": 2022, "THA": 2022}
+    assert {k: int(onset[k]) for k in expected} == expected
+    # Partial-scope schemes only (GSTP/PTN/Bangkok/APTA): no Korea FTA although fta_in_force says 1.
+    for iso3 in ("MEX", "EGY", "PAK", "MNG", "BGD"):
+        assert onset[iso3] == 0 and desta.loc[(iso3, 2015), "fta_in_force"] == 1
+        assert desta.loc[(iso3, 2015), "fta_korea_in_force"] == 0
+    assert desta.loc[("PHL", 2023), "fta_korea_onset_year"] == 2007  # ASEAN, not the 2023 bilateral (not in force)
+    # Share of year: DESTA gives years only, so the entry year counts 0.5.
+    assert desta.loc[("USA", 2011), "fta_korea_in_force"] == 0 and desta.loc[("USA", 2012), "fta_korea_in_force"] == 0.5
+    assert desta.loc[("USA", 2013), "fta_korea_in_force"] == 1 and desta.loc[("USA", 2015), "fta_korea_years"] == 3
+
+
 # ------------------------------------------------------------------------- working_holiday
 
 
 def test_wh_values(wh):
     _check_keys(wh.reset_index())
-    assert wh.index.get_level_values("iso3").nunique() == 24
+    assert wh.index.get_level_values("iso3").nunique() == 25  # + Latvia (2024) from the dated file
     assert wh.loc[("AUT", 2011), "wh_agreement"] == 0 and wh.loc[("AUT", 2012), "wh_agreement"] == 1
     assert wh.loc[("AUT", 2020), "wh_years"] == 8
-    assert wh.loc[("CAN", 1995), "wh_agreement"] == 0 and wh.loc[("CAN", 1996), "wh_years"] == 0
+    # Dated facts first: Canada's MOU 1995, Australia 1995 (no longer the 2012 list), Netherlands 2014.
+    assert wh.loc[("CAN", 1994), "wh_agreement"] == 0 and wh.loc[("CAN", 1995), "wh_years"] == 0
     assert wh.loc[("JPN", 2000), "wh_agreement"] == 1 and wh.loc[("IRL", 2009), "wh_agreement"] == 1
-    assert wh.loc[("AUS", 2012), "wh_years"] == 0  # only bounded by the 2012 list
-    assert wh.loc[("NLD", 2020), "wh_agreement"] == 0 and wh.loc[("NLD", 2021), "wh_agreement"] == 1
+    assert wh.loc[("AUS", 2012), "wh_years"] == 17
+    assert wh.loc[("NLD", 2013), "wh_agreement"] == 0 and wh.loc[("NLD", 2014), "wh_agreement"] == 1
     assert wh.loc[("GBR", 2025), "wh_agreement"] == 1  # YMS: not on the 2021 list, no termination
     per_year = wh.groupby("year")["wh_agreement"].sum()
     assert per_year[2012] == 15 and per_year[2021] == 24  # 15 partners (2012 list); 23 (2021 list) + GBR
     assert ((wh["wh_years"] > 0) <= (wh["wh_agreement"] == 1)).all()
+
+
+def test_wh_onsets(wh):
+    onset = wh.groupby(level="iso3")["wh_onset_year"].first()
+    unknown = wh.groupby(level="iso3")["wh_onset_unknown"].first()
+    # Signing year; October-December signings count from the next year (CAN 1995-10 -> 1996, JPN 1998-10 -> 1999).
+    assert onset[["AUS", "CAN", "JPN", "FRA", "DEU", "SWE", "HKG", "ESP"]].tolist() == [
+        1995, 1996, 1999, 2009, 2009, 2010, 2011, 2018]
+    # New Zealand: only a doubtful 1994 date -> unknown onset (0 = no onset, flagged), never treated in 2012.
+    assert onset["NZL"] == 0 and unknown["NZL"] == 1
+    assert unknown.drop("NZL").eq(0).all() and (onset.drop("NZL") > 0).all()
 
 
 def test_wh_bad_input(raw_dir, tmp_path):

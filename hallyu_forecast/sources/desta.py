@@ -40,6 +40,29 @@ Documented caveats (DESTA values kept as they are):
 - EU-Korea: DESTA's 2011 is the provisional-application year (full ratification 2015); kept.
 - GSTP membership of "Serbia" (ISO 688) is DESTA's coding of Yugoslavia's membership; kept.
 - Version 02_02 predates 02_03; post-2023 agreements are not covered.
+
+**Korea's FTAs for causal use** (``fta_korea_in_force``, ``fta_korea_years``,
+``fta_korea_onset_year``): only Korea's bilateral and regional free-trade agreements count
+(:data:`KOREA_FTAS`, DESTA base treaty numbers, entry into force as DESTA gives it):
+Chile 2004, Singapore 2006, EFTA 2006 (Iceland, Liechtenstein, Norway, Switzerland),
+ASEAN 2007, India 2010 (CEPA), EU 2011 (the 27 members at signing; Croatia from its EU
+accession, 2013; the United Kingdom keeps 2011 and its 2021 bilateral continuity agreement
+changes nothing), Peru 2011, United States 2012, Turkey 2013, Australia 2014, China 2015,
+New Zealand 2015, Vietnam 2015, Colombia 2016, Canada 2017 (DESTA; a Korean page says
+2015-01), Central America 2019 (DESTA codes all five partners 2019 although ratifications were
+staggered to 2021), RCEP 2022 (first FTA with Japan: DESTA lists Japan as an RCEP member but has no Korea-Japan dyad, so
+it is added by hand), Cambodia 2022, Israel 2022, Indonesia
+CEPA 2023 (already covered by ASEAN/RCEP). Not counted: the 1971-88 partial-scope schemes
+among developing countries (PTN 1971, Bangkok Agreement 1975 and its China accession, GSTP
+1988) and the Asia-Pacific Trade Agreement (the amended Bangkok Agreement, 2005; Mongolia's
+accession 2013), and the Korea-Philippines FTA (signed 2023, not in force in DESTA).
+
+- ``fta_korea_in_force``: share of the year with a Korea FTA in force (0..1). DESTA gives
+  only the year, so the entry year counts 0.5 (the expected share under an unknown date) and
+  later years 1.
+- ``fta_korea_years``: years since the first Korea FTA entered into force (0 in that year and
+  without one).
+- ``fta_korea_onset_year``: the first entry-into-force year (0 = never), the event-study onset.
 """
 
 from __future__ import annotations
@@ -63,7 +86,20 @@ KOREA = "South Korea"
 KOREA_ISO3N = 410
 YEARS = range(1990, 2024)
 MODERN_FROM = 1990
-VARIABLES = ("fta_signed", "fta_in_force", "n_ptas_in_force", "fta_post1990_in_force")
+VARIABLES = ("fta_signed", "fta_in_force", "n_ptas_in_force", "fta_post1990_in_force",
+             "fta_korea_in_force", "fta_korea_years", "fta_korea_onset_year")
+#: Korea's bilateral and regional FTAs: DESTA base treaty number -> name (see the module docstring).
+KOREA_FTAS: dict[int, str] = {
+    72: "ASEAN-Korea", 208: "Chile-Korea", 384: "EFTA-Korea", 489: "India-Korea CEPA",
+    550: "Korea-Singapore", 551: "Korea-US", 808: "Colombia-Korea", 815: "EU-Korea (and Korea-UK)",
+    830: "Korea-Peru", 831: "Korea-Turkey", 852: "Canada-Korea", 909: "China-Korea",
+    911: "Australia-Korea", 912: "Korea-New Zealand", 913: "Korea-Vietnam", 914: "Indonesia-Korea CEPA",
+    931: "Central America-Korea", 1044: "RCEP", 1072: "Cambodia-Korea", 1076: "Israel-Korea",
+}
+#: Partners covered by a Korea FTA through a later accession to the partner bloc that DESTA's dyads do
+#: not list: iso3 -> (base treaty, entry year). Croatia joined the EU (and EU-Korea) on 2013-07-01;
+#: DESTA lists Japan among RCEP's members (its Japan-ASEAN/China/... dyads) but has no Korea-Japan row.
+ACCESSIONS: dict[str, tuple[int, int]] = {"HRV": (815, 2013), "JPN": (1044, 2022)}
 COLUMNS = ["country1", "country2", "iso1", "iso2", "base_treaty", "year", "entryforceyear"]
 
 
@@ -106,6 +142,30 @@ def _korea_dyads(folder: Path) -> pd.DataFrame:
     return korea
 
 
+def korea_fta_onsets(korea: pd.DataFrame) -> pd.DataFrame:
+    """First entry into force of a Korea FTA (:data:`KOREA_FTAS`) per partner: iso3, onset_year, treaty."""
+    fta = korea[korea["base_treaty"].isin(list(KOREA_FTAS)) & korea["in_force"].notna()]
+    rows = fta[["iso3", "base_treaty", "in_force"]].rename(columns={"in_force": "onset_year"})
+    extra = pd.DataFrame(
+        [{"iso3": k, "base_treaty": b, "onset_year": y} for k, (b, y) in ACCESSIONS.items()]
+    )
+    rows = pd.concat([rows, extra], ignore_index=True).sort_values(["iso3", "onset_year"])
+    first = rows.groupby("iso3", as_index=False).first()
+    first["treaty"] = first["base_treaty"].map(KOREA_FTAS)
+    first["onset_year"] = first["onset_year"].astype("int64")
+    return first[["iso3", "onset_year", "treaty"]]
+
+
+def _korea_fta_columns(korea: pd.DataFrame) -> pd.DataFrame:
+    onsets = korea_fta_onsets(korea)
+    grid = onsets.merge(pd.DataFrame({"year": list(YEARS)}), how="cross")
+    on = grid["year"] >= grid["onset_year"]
+    grid["fta_korea_in_force"] = on * 1.0 - (grid["year"] == grid["onset_year"]) * 0.5
+    grid["fta_korea_years"] = (grid["year"] - grid["onset_year"]).where(on, 0).astype("float64")
+    grid["fta_korea_onset_year"] = grid["onset_year"].astype("float64")
+    return grid[["iso3", "year", "fta_korea_in_force", "fta_korea_years", "fta_korea_onset_year"]]
+
+
 def load(folder: Path) -> pd.DataFrame:
     """Return iso3, year (1990-2023) and Korea PTA indicators for every partner in DESTA."""
     korea = _korea_dyads(Path(folder))
@@ -129,8 +189,9 @@ def load(folder: Path) -> pd.DataFrame:
         n_ptas_in_force=("is_in_force", "sum"),
         fta_post1990_in_force=("is_modern_in_force", "max"),
     )
+    out = out.merge(_korea_fta_columns(korea), on=["iso3", "year"], how="outer")
     for col in VARIABLES:
-        out[col] = out[col].astype("float64")
+        out[col] = out[col].fillna(0.0).astype("float64")
     out["iso3"] = out["iso3"].astype(str)
     out["year"] = out["year"].astype("int64")
     return out[["iso3", "year", *VARIABLES]].sort_values(["iso3", "year"]).reset_index(drop=True)
@@ -186,6 +247,25 @@ SOURCE = Source(
             "1 if a Korea-partner agreement whose base treaty was signed in 1990 or later was in force "
             "(excludes the 1971 PTN, 1975 Bangkok Agreement and 1988 GSTP partial-scope schemes, "
             "including later accessions to them)",
+            "government_support",
+        ),
+        Variable(
+            "fta_korea_in_force",
+            "share 0-1",
+            "Share of the year with one of Korea's bilateral/regional FTAs in force (Chile 2004 ... RCEP "
+            "2022; no PTN/Bangkok/GSTP/APTA); DESTA entry year counts 0.5",
+            "government_support",
+        ),
+        Variable(
+            "fta_korea_years",
+            "years",
+            "Years since the first of Korea's bilateral/regional FTAs entered into force (0 without one)",
+            "government_support",
+        ),
+        Variable(
+            "fta_korea_onset_year",
+            "year",
+            "Entry-into-force year of the partner's first Korea bilateral/regional FTA (0 = none)",
             "government_support",
         ),
     ),

@@ -40,6 +40,20 @@ With this rule the per-country sums equal the national totals at every comparabl
 35 in May 2023); the 1998 (8) and 2008 (12) totals are higher than the sums because the
 early KOIS-era centres' years are not known; the 2024 page says 37 centres but lists 35.
 An unknown-year centre not covered by the table above raises :class:`DataError`.
+
+**Onsets for causal use** (the country's *first* centre; used by :mod:`hallyu_forecast.causal`):
+
+- ``kcc_open_share``: share of the year with at least one centre open (0..1). In the opening
+  year it is the share of days from the opening date to 31 December (``date_precision`` day;
+  month precision: from the 1st of the month; year precision: 0.5, the expected share under
+  an unknown date); 1 in later years.
+- ``kcc_onset_year``: the first year in which the first centre was open for most of the
+  year... precisely: the opening year if it opened in January-September, the next year if it
+  opened in October-December (same rule as the working-holiday onsets), year-only dates count
+  in their year. 0 = no centre or unknown onset.
+- ``kcc_onset_unknown``: 1 where the country's first centre has an *imputed* year (an upper
+  bound from the evidence rule above, not a date: GBR, DEU, VNM, KAZ, ARE, EGY, ITA, HKG,
+  ZAF), 0 otherwise. Event studies exclude these countries (neither treated nor control).
 """
 
 from __future__ import annotations
@@ -55,7 +69,9 @@ from hallyu_forecast.sources._io import read_csv
 OPENINGS_FILE = "kcc_openings_from_pages.csv"
 COUNTS_FILE = "kcc_counts_from_pages.csv"
 YEARS = range(1979, 2025)
-VARIABLES = ("kcc_count", "kcc_present")
+VARIABLES = ("kcc_count", "kcc_present", "kcc_open_share", "kcc_onset_year", "kcc_onset_unknown")
+#: An opening in this month or later moves the onset to the next year.
+LATE_MONTH = 10
 
 #: (iso3, city) -> (imputed opening year, evidence). See the module docstring for the rule.
 IMPUTED_YEARS: dict[tuple[str, str], tuple[int, str]] = {
@@ -72,7 +88,7 @@ IMPUTED_YEARS: dict[tuple[str, str], tuple[int, str]] = {
     ("HKG", "Hong Kong"): (2019, "#32; needed for the 2019-11-18 total of 32"),
     ("ZAF", "Pretoria"): (2023, "#33; needed for the 2023-03-13 total of 33"),
 }
-COLUMNS = ["iso3c", "city", "opened_year", "date_precision", "listed_2016_01", "listed_2024"]
+COLUMNS = ["iso3c", "city", "opened_date", "opened_year", "date_precision", "listed_2016_01", "listed_2024"]
 
 
 def opening_years(folder: Path) -> pd.DataFrame:
@@ -92,7 +108,8 @@ def opening_years(folder: Path) -> pd.DataFrame:
             f"{sorted(raw.loc[raw['opened_year'].notna() & year.isna(), 'opened_year'].astype(str))[:10]}. "
             "Restore the original file."
         )
-    out = pd.DataFrame({"iso3": raw["iso3c"].str.strip(), "city": raw["city"].str.strip(), "year": year})
+    out = pd.DataFrame({"iso3": raw["iso3c"].str.strip(), "city": raw["city"].str.strip(), "year": year,
+                        "date": raw["opened_date"].astype("string"), "precision": raw["date_precision"].str.strip()})
     out["imputed"] = out["year"].isna()
     missing = []
     for idx in out.index[out["imputed"]]:
@@ -108,6 +125,24 @@ def opening_years(folder: Path) -> pd.DataFrame:
         )
     out["year"] = out["year"].astype("int64")
     return out
+
+
+def first_centres(centres: pd.DataFrame) -> pd.DataFrame:
+    """First centre per country: iso3, year, share (of the opening year open), onset_year, imputed."""
+    centres = centres.copy()
+    date = pd.to_datetime(centres["date"].where(centres["precision"].isin(["day", "month"])), errors="coerce",
+                          format="mixed")
+    month = date.dt.month
+    end = pd.to_datetime(centres["year"].astype(int).astype(str) + "-12-31")
+    days = 365 + end.dt.is_leap_year.astype(int)
+    share = ((end - date).dt.days + 1) / days
+    centres["share"] = share.fillna(0.5).where(~centres["imputed"], 0.5)
+    centres["late"] = month.fillna(1) >= LATE_MONTH
+    centres = centres.assign(order=date.fillna(pd.Timestamp("2100-01-01"))).sort_values(["iso3", "year", "order"])
+    first = centres.groupby("iso3", as_index=False).first()
+    first["onset_year"] = (first["year"] + first["late"].astype(int)).where(~first["imputed"], 0)
+    first["imputed"] = first["imputed"].astype(float)
+    return first[["iso3", "year", "share", "onset_year", "imputed"]]
 
 
 def load(folder: Path) -> pd.DataFrame:
@@ -128,6 +163,14 @@ def load(folder: Path) -> pd.DataFrame:
         )
     grid["kcc_count"] = grid.groupby("iso3")["opened"].cumsum().astype("float64")
     grid["kcc_present"] = (grid["kcc_count"] > 0).astype("float64")
+    first = first_centres(centres).set_index("iso3")
+    opened = grid["iso3"].map(first["year"])
+    share = grid["iso3"].map(first["share"])
+    grid["kcc_open_share"] = (
+        (grid["year"] > opened).astype(float) + (grid["year"] == opened) * share
+    ).astype("float64")
+    grid["kcc_onset_year"] = grid["iso3"].map(first["onset_year"]).astype("float64")
+    grid["kcc_onset_unknown"] = grid["iso3"].map(first["imputed"]).astype("float64")
     grid["iso3"] = grid["iso3"].astype(str)
     grid["year"] = grid["year"].astype("int64")
     return grid[["iso3", "year", *VARIABLES]]
@@ -160,6 +203,26 @@ SOURCE = Source(
             "kcc_present",
             "1/0",
             "1 if at least one Korean Cultural Centre is open in the country at the end of the year",
+            "government_support",
+        ),
+        Variable(
+            "kcc_open_share",
+            "share 0-1",
+            "Share of the year with at least one Korean Cultural Centre open (opening year: days from "
+            "the opening date; 0.5 where only the year is known)",
+            "government_support",
+        ),
+        Variable(
+            "kcc_onset_year",
+            "year",
+            "Year the first Korean Cultural Centre counts as open for causal use (openings in "
+            "October-December count from the next year); 0 = none or onset unknown",
+            "government_support",
+        ),
+        Variable(
+            "kcc_onset_unknown",
+            "1/0",
+            "1 if the country's first centre has only an imputed (upper-bound) year: excluded from event studies",
             "government_support",
         ),
     ),

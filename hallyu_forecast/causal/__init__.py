@@ -1,0 +1,1 @@
+"""Causal evidence for Korea's policy levers (event studies, double ML) and what-if scenarios."""
