@@ -9,6 +9,7 @@ no side effects:
 - :func:`backtest` — rolling-origin evaluation against naive baselines
 - :func:`predict` — forecasts with prediction intervals from the shipped or any MLflow model
 - :func:`explain` — SHAP attributions grouped as government support vs local conditions
+- :func:`drivers` — why Hallyu levels differ between countries (government support vs local conditions)
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ _LAZY = {
     "predict": "hallyu_forecast.inference",
     "explain": "hallyu_forecast.explanation",
     "to_iso3": "hallyu_forecast.countries",
+    "drivers": "hallyu_forecast.drivers",
+    "DriversModel": "hallyu_forecast.drivers",
+    "DriversResult": "hallyu_forecast.drivers",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -48,3 +48,7 @@ class ConfigError(HallyuError, ValueError):
 
 class ModelError(HallyuError, ValueError):
     """A model is missing, cannot be loaded, or cannot answer the request."""
+
+
+class DomainError(ModelError):
+    """A place is outside the applicability domain of the model (see hallyu_forecast.domain)."""
