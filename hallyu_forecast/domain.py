@@ -131,13 +131,16 @@ def check_alone(domain: pd.DataFrame, asked: list[str] | None, what: str = "a fo
     """
     if asked is None:
         return
-    sub = domain[domain["iso3"].isin(asked)]
+    sub = domain[domain["iso3"].isin(asked)].drop_duplicates("iso3", keep="last")
     bad = sub[sub["status"] != "in"]
     if len(sub) and len(bad) == len(sub):
         detail = "; ".join(f"{r.iso3}: {r.domain}" for r in bad.itertuples())
+        fix = ("Choose another country (uninhabited places and places with too few observed covariates are "
+               "never answered)") if (bad["status"] == "excluded").all() else \
+            ("Ask together with in-domain countries to get the answer flagged as an extrapolation, or choose "
+             "another country")
         raise DomainError(f"No {what} for {', '.join(bad['iso3'])}: outside the applicability domain ({detail}). "
-                          "Ask together with in-domain countries to get a flagged answer, or choose another "
-                          "country; the rule is documented in hallyu_forecast.domain.")
+                          f"{fix}; the rule is documented in hallyu_forecast.domain.")
 
 
 def drop_excluded(out: pd.DataFrame, domain: pd.DataFrame) -> pd.DataFrame:
@@ -148,3 +151,26 @@ def drop_excluded(out: pd.DataFrame, domain: pd.DataFrame) -> pd.DataFrame:
     out = out[keep.to_numpy()].copy()
     out["domain"] = out["iso3"].map(label).fillna("in").to_numpy()
     return out
+
+
+def frame_domain(frame: pd.DataFrame, roles: dict[str, str], panel: pd.DataFrame,
+                 origins: Iterable[int] | None = None) -> pd.DataFrame:
+    """The rule applied to a feature frame (``build_features`` rows), one row per (iso3, origin).
+
+    Covariates: every non-``history`` feature. Reference rows and "observed target": the rows
+    with a known target at the same origin (``y_origin``), i.e. what the forecaster learned from.
+    Used by :func:`hallyu_forecast.predict` and :func:`hallyu_forecast.explain`.
+    """
+    features = [f for f, r in roles.items() if r != "history" and f in frame.columns]
+    first = frame[frame["horizon"] == frame["horizon"].min()]
+    wanted = sorted(set(first["origin"])) if origins is None else sorted(set(int(o) for o in origins))
+    parts = []
+    for origin in wanted:
+        at = first[first["origin"] == origin].reset_index(drop=True)
+        ref = at[at["y_origin"].notna()]
+        dom = applicability(at, features, reference=ref if len(ref) else None,
+                            population_known=populated(panel, origin),
+                            observed_target=set(ref["iso3"]))
+        dom.insert(1, "origin", origin)
+        parts.append(dom)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["iso3", "origin"] + DOMAIN_COLUMNS[1:])

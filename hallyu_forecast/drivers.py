@@ -515,14 +515,6 @@ def _separated(lo: pd.Series, hi: pd.Series, order: list) -> list[bool]:
     return out
 
 
-@dataclass
-class _TargetFit:
-    model: DriversModel
-    accuracy: pd.DataFrame
-    rows: pd.DataFrame  # every explained (iso3, year) with observed flag
-    target: dict
-
-
 def decompose(model: DriversModel, rows: pd.DataFrame, observed: pd.DataFrame, labels: dict[str, str],
               level: float = 0.9) -> dict[str, pd.DataFrame]:
     """Split, groups, countries and levers frames of one fitted drivers model (see module docstring).
@@ -782,30 +774,51 @@ def _json_default(value):
 
 
 # --------------------------------------------------------------------------- persistence
-def save_drivers(obj: DriversModel | dict, folder: str | Path) -> Path:
-    """Write fitted drivers model(s) to ``folder/drivers`` (LightGBM text + JSON, no pickle).
+def save_drivers(obj, folder: str | Path, refits: bool = False) -> Path:
+    """Write the drivers part of a model to ``folder/drivers`` (LightGBM text, JSON, parquet; no pickle).
 
-    ``obj`` is one :class:`DriversModel` or a dict target -> DriversModel.
+    Parameters
+    ----------
+    obj : DriversResult, dict target -> DriversModel, or DriversModel
+        A :class:`DriversResult` from :func:`drivers` keeps its tables (every interval already
+        computed from the refits, so answering for a country needs no refit) and its fitted models.
+    folder : path
+        The bundle folder; ``drivers/`` is created in it (replaced if present).
+    refits : bool
+        Also store the refit models (xz-compressed LightGBM text, about 45 KB each) so that new
+        rows can get intervals later; the tables already hold the intervals of every explained row.
     """
-    models = obj if isinstance(obj, dict) else {obj.target_: obj}
+    import lzma
+    import shutil
+
+    if isinstance(obj, DriversResult):
+        models = getattr(obj, "models", {}) or {}
+    elif isinstance(obj, dict):
+        models = obj
+    else:
+        models = {obj.target_: obj}
     root = Path(folder) / "drivers"
-    root.mkdir(parents=True, exist_ok=True)
-    index = {}
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
     for target, model in models.items():
         model._check_fitted()
         sub = root / target
-        sub.mkdir(exist_ok=True)
+        sub.mkdir()
         model.model_.booster_.save_model(str(sub / "model.txt"))
-        for b, (booster, _) in enumerate(model.refits_):
-            booster.save_model(str(sub / f"refit_{b:03d}.txt"))
+        if refits and model.refits_:
+            text = json.dumps([b.model_to_string() for b, _ in model.refits_])
+            (sub / "refits.json.xz").write_bytes(lzma.compress(text.encode("utf-8")))
         state = {"params": model.get_params(), "features_": model.features_, "roles_": model.roles_,
                  "groups_": model.groups_, "year_means_": {str(k): v for k, v in model.year_means_.items()},
                  "refit_countries_": [c for _, c in model.refits_], "countries_": model.countries_,
                  "dropped_": model.dropped_, "n_rows_": model.n_rows_, "n_countries_": model.n_countries_,
                  "target_": model.target_}
         (sub / "state.json").write_text(json.dumps(state, indent=1, default=_json_default) + "\n", encoding="utf-8")
-        index[target] = target
-    (root / "index.json").write_text(json.dumps({"targets": sorted(index)}, indent=1) + "\n", encoding="utf-8")
+    if isinstance(obj, DriversResult):
+        obj.save(root / "result")
+    index = {"targets": sorted(models), "result": isinstance(obj, DriversResult)}
+    (root / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
     return root
 
 
@@ -819,14 +832,27 @@ class _BoosterModel:
         return self.booster_.predict(X)
 
 
-def load_drivers(folder: str | Path) -> dict[str, DriversModel]:
-    """Read the drivers models written by :func:`save_drivers` (dict target -> DriversModel).
+def has_drivers(folder: str | Path) -> bool:
+    """Whether the bundle folder holds a drivers part."""
+    return (Path(folder) / "drivers" / "index.json").is_file()
+
+
+def load_drivers(folder: str | Path) -> DriversResult:
+    """Read the drivers part written by :func:`save_drivers`.
+
+    Returns
+    -------
+    DriversResult
+        Its tables (empty when only models were saved) and ``.models`` (target -> DriversModel;
+        ``refits_`` is empty unless they were saved).
 
     Raises
     ------
     ModelError
         When ``folder`` has no ``drivers/`` part (a model trained before the drivers model existed).
     """
+    import lzma
+
     import lightgbm as lgb
 
     root = Path(folder) / "drivers"
@@ -834,8 +860,9 @@ def load_drivers(folder: str | Path) -> dict[str, DriversModel]:
         raise ModelError(f"The model at {folder} has no drivers part (drivers/index.json). Retrain it with "
                          "`hallyu-forecast train` (which fits the drivers model), or call hf.drivers() without "
                          "`model=` to fit it now.")
-    out = {}
-    for target in json.loads((root / "index.json").read_text(encoding="utf-8"))["targets"]:
+    index = json.loads((root / "index.json").read_text(encoding="utf-8"))
+    models = {}
+    for target in index["targets"]:
         sub = root / target
         state = json.loads((sub / "state.json").read_text(encoding="utf-8"))
         params = state["params"]
@@ -843,13 +870,33 @@ def load_drivers(folder: str | Path) -> dict[str, DriversModel]:
             params["exclude_years"] = tuple(params["exclude_years"])
         model = DriversModel(**params)
         model.model_ = _BoosterModel(lgb.Booster(model_file=str(sub / "model.txt")))
-        model.refits_ = [(lgb.Booster(model_file=str(sub / f"refit_{b:03d}.txt")), countries)
-                         for b, countries in enumerate(state["refit_countries_"])]
+        model.refits_ = []
+        if (sub / "refits.json.xz").is_file():
+            texts = json.loads(lzma.decompress((sub / "refits.json.xz").read_bytes()).decode("utf-8"))
+            model.refits_ = [(lgb.Booster(model_str=t), c) for t, c in zip(texts, state["refit_countries_"])]
         model.year_means_ = {int(k): float(v) for k, v in state["year_means_"].items()}
         for key in ("features_", "roles_", "groups_", "countries_", "dropped_", "n_rows_", "n_countries_", "target_"):
             setattr(model, key, state[key])
-        out[target] = model
-    return out
+        models[target] = model
+    if index.get("result") and (root / "result" / "result.json").is_file():
+        result = DriversResult.load(root / "result")
+    else:
+        result = DriversResult(targets=sorted(models), frames={}, meta={})
+    result.models = models
+    return result
+
+
+def save_bundle_drivers(bundle, path: str | Path) -> None:
+    """Hook of :func:`hallyu_forecast.bundle.save_bundle`: write ``bundle.drivers`` if it has one."""
+    found = getattr(bundle, "drivers", None)
+    if found is not None:
+        save_drivers(found, path)
+
+
+def load_bundle_drivers(bundle, path: str | Path):
+    """Hook of :func:`hallyu_forecast.bundle.load_bundle`: attach the stored drivers part (or None)."""
+    bundle.drivers = load_drivers(path) if has_drivers(path) else None
+    return bundle
 
 
 # ------------------------------------------------------------------------------- drivers()
@@ -957,8 +1004,9 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
     bootstrap_reps : int
         Country-bootstrap replicates of the accuracy intervals.
     model : optional
-        A model bundle (folder or ModelBundle) whose stored drivers models are reused instead of
-        fitting new ones.
+        A model bundle (folder, ModelBundle or MLflow URI) whose drivers part (computed at training
+        time) is returned instead of fitting anew. Default: the shipped model's drivers part when
+        it has one and every other argument is at its default; otherwise the models are fitted now.
     horizon : None
         The drivers model explains levels: passing a horizon is an error.
     skip_small : bool, optional
@@ -991,11 +1039,9 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
     if isinstance(level, bool) or not 0 < float(level) < 1:
         raise ConfigError(f"`level` must be between 0 and 1 (e.g. 0.9). Got {level!r}.")
     started = time.perf_counter()
+    custom_panel = panel is not None
     panel = load_panel() if panel is None else panel
     specs = load_feature_specs(panel_columns=panel.columns)
-    stored = {}
-    if model is not None:
-        stored = _stored_drivers(model)
     if target is None:
         names = [t for t in DEFAULT_TARGETS if t in specs.targets]
         names += [t for t, s in specs.targets.items() if t not in names and t != "youth_share"
@@ -1007,6 +1053,19 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
         if unknown:
             raise ConfigError(f"Unknown target {unknown}; targets are {sorted(specs.targets)}.")
         skip = bool(skip_small)
+    stored = {}
+    defaults = (folds, n_refits, level, seed, bootstrap_reps) == (5, 25, 0.9, 0, BOOT_REPS)
+    if model is None and not custom_panel and defaults:
+        from hallyu_forecast.bundle import DEFAULT_MODEL_DIR
+
+        if has_drivers(DEFAULT_MODEL_DIR):  # the shipped model keeps the result computed at training time
+            model = DEFAULT_MODEL_DIR
+    if model is not None:
+        found = _stored_drivers(model)
+        known = set(found.targets) | set(found.meta.get("skipped", {}))
+        if found.frames and all(t in known for t in names):
+            return _select(found, [t for t in names if t in found.targets])
+        stored = getattr(found, "models", {}) or {}
     frames: dict[str, list] = {k: [] for k in FRAMES}
     meta = {"targets": {}, "folds": folds, "n_refits": n_refits, "level": level, "seed": seed,
             "timings": {}, "skipped": {}}
@@ -1038,7 +1097,15 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
     return result
 
 
-def _stored_drivers(model) -> dict[str, DriversModel]:
+def _select(result: DriversResult, names: list[str]) -> DriversResult:
+    frames = {k: v[v["target"].isin(names)].reset_index(drop=True) if "target" in v else v
+              for k, v in result.frames.items()}
+    out = DriversResult(targets=[t for t in result.targets if t in names], frames=frames, meta=result.meta)
+    out.models = {k: v for k, v in (getattr(result, "models", {}) or {}).items() if k in names}
+    return out
+
+
+def _stored_drivers(model) -> DriversResult:
     from hallyu_forecast.inference import resolve_model
 
     bundle = resolve_model(model)
@@ -1047,22 +1114,3 @@ def _stored_drivers(model) -> dict[str, DriversModel]:
         raise ModelError("This model has no drivers part. Retrain it with `hallyu-forecast train` (which fits the "
                          "drivers model), or call hf.drivers() without `model=` to fit it now.")
     return found
-
-
-def fit_all(panel: pd.DataFrame | None = None, targets: Iterable[str] | None = None, n_refits: int = 25,
-            seed: int = 0) -> dict[str, DriversModel]:
-    """Fit (without CV) the drivers model of every target with enough countries (what ``train`` stores)."""
-    from hallyu_forecast.features import build_features, load_feature_specs
-    from hallyu_forecast.panel import load_panel
-
-    panel = load_panel() if panel is None else panel
-    specs = load_feature_specs(panel_columns=panel.columns)
-    names = list(targets) if targets is not None else [t for t in DEFAULT_TARGETS if t in specs.targets]
-    out = {}
-    for name in names:
-        fm = build_features(panel, specs=specs, target=name, horizons=[1])
-        rows = driver_rows(fm, COVID_YEARS)
-        if rows["iso3"].nunique() < MIN_COUNTRIES:
-            continue
-        out[name] = DriversModel(n_refits=n_refits, random_state=seed).fit(fm)
-    return out

@@ -755,6 +755,16 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
         if has_nm and (include_new_markets or codes is not None):
             keep |= (~explain_rows["iso3"].isin(hist_countries)).to_numpy()
     explain_rows = explain_rows[keep].reset_index(drop=True)
+    # applicability domain (issue 8): no explanation for excluded places, extrapolations flagged
+    from hallyu_forecast.domain import check_alone, frame_domain
+
+    domain = frame_domain(frame, fm.roles, panel, origins=origins)
+    if codes is not None:
+        check_alone(domain[domain["iso3"].isin(set(explain_rows["iso3"]))], codes, "explanation")
+    dom_key = domain.set_index(["iso3", "origin"])
+    key = pd.MultiIndex.from_frame(explain_rows[["iso3", "origin"]])
+    explain_rows = explain_rows[(dom_key["status"].reindex(key).fillna("in") != "excluded").to_numpy()]
+    explain_rows = explain_rows.reset_index(drop=True)
     if codes is not None:
         lost = sorted(set(codes) - set(explain_rows["iso3"]))
         if lost:
@@ -798,6 +808,7 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     names = load_countries().set_index("iso3")["name"]
     rows = explain_rows[["iso3", "origin", "horizon", "target_year", "y_origin", "y"]].copy()
     rows.insert(1, "name", rows["iso3"].map(names).fillna(rows["iso3"]).astype(str))
+    rows["domain"] = dom_key["domain"].reindex(pd.MultiIndex.from_frame(rows[["iso3", "origin"]])).fillna("in").to_numpy()
     rows.insert(5, "model", pred["model"].astype(str).to_numpy())
     rows["prediction"] = pred["prediction"].to_numpy(float)
     rows["base_value"] = base
