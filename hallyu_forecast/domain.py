@@ -123,7 +123,7 @@ def populated(panel: pd.DataFrame, year: int | None = None) -> set[str]:
     return set(rows.loc[rows["population"].notna(), "iso3"]) if "population" in rows else set(rows["iso3"])
 
 
-def check_alone(domain: pd.DataFrame, asked: list[str] | None, what: str = "a forecast") -> None:
+def check_alone(domain: pd.DataFrame, asked: list[str] | None, what: str = "forecast") -> None:
     """Raise :class:`DomainError` when the places asked for are all outside the domain.
 
     ``asked=None`` (every place) never raises: excluded places are simply dropped. Asked by

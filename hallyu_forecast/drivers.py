@@ -64,7 +64,9 @@ from __future__ import annotations
 
 import json
 import numbers
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -936,6 +938,7 @@ def domain_table(model: DriversModel, fm, panel: pd.DataFrame, year: int) -> pd.
     frame = fm.frame
     at = frame[(frame["horizon"] == frame["horizon"].min()) & (frame["origin"] == year)].reset_index(drop=True)
     reference = driver_rows(fm, model.exclude_years)
+    reference = reference[reference["year"] == year]  # same-year range, as predict() does (covariates trend)
     return applicability(at, model.features_, reference=reference, population_known=populated(panel, year),
                          observed_target=model.countries_)
 
@@ -981,7 +984,7 @@ def fit_target(target: str, panel: pd.DataFrame | None = None, specs=None, folds
     return final, frames, timings
 
 
-def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | None = None, folds: int = 5,
+def run(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | None = None, folds: int = 5,
             n_refits: int = 25, level: float = 0.9, seed: int = 0, bootstrap_reps: int = BOOT_REPS,
             model=None, horizon=None, skip_small: bool | None = None) -> DriversResult:
     """Why Hallyu levels differ between countries, per target: accuracy, split, levers, countries.
@@ -1025,7 +1028,7 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
 
     Examples
     --------
-    >>> result = drivers("youth_arrivals_per_capita", n_refits=5)   # doctest: +SKIP
+    >>> result = run("youth_arrivals_per_capita", n_refits=5)       # same as hf.drivers(...)  # doctest: +SKIP
     >>> print(result.format())                                      # doctest: +SKIP
     """
     from hallyu_forecast.features import load_feature_specs
@@ -1114,3 +1117,20 @@ def _stored_drivers(model) -> DriversResult:
         raise ModelError("This model has no drivers part. Retrain it with `hallyu-forecast train` (which fits the "
                          "drivers model), or call hf.drivers() without `model=` to fit it now.")
     return found
+
+
+class _CallableModule(types.ModuleType):
+    """``hallyu_forecast.drivers`` is the module *and* ``hf.drivers()``: calling it calls :func:`run`.
+
+    The package exposes ``hf.drivers(...)`` lazily, but importing this submodule makes
+    ``hallyu_forecast.drivers`` the module (Python sets the attribute on the parent package), so
+    the module itself must be callable for both spellings to work in any import order.
+    """
+
+    def __call__(self, *args, **kwargs) -> DriversResult:
+        return run(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+_CallableModule.__call__.__doc__ = run.__doc__
+drivers = sys.modules[__name__]
