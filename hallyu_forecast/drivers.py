@@ -1134,3 +1134,82 @@ class _CallableModule(types.ModuleType):
 sys.modules[__name__].__class__ = _CallableModule
 _CallableModule.__call__.__doc__ = run.__doc__
 drivers = sys.modules[__name__]
+
+
+# ------------------------------------------------------------------ new markets: one model or two?
+def compare_new_markets(config=None, panel: pd.DataFrame | None = None, bootstrap_reps: int = BOOT_REPS,
+                        model: DriversModel | None = None) -> pd.DataFrame:
+    """Leave-countries-out forecasts of new markets: the forecaster's new-market model vs the drivers model.
+
+    Same folds, origins and rows as :func:`hallyu_forecast.evaluation.evaluate_new_markets` (the
+    forecaster's covariates-only LightGBM per horizon, and the global / continent means). The
+    drivers model, fitted on the training countries' country-years up to the origin, forecasts a
+    held-out country at ``t + h`` as ``m(t) + h * drift + f(x_t)`` (the training countries' mean
+    level at the origin, their pooled drift, the drivers model's relative level).
+
+    Returns
+    -------
+    DataFrame
+        horizon, model (new_market, drivers, global_mean, continent_mean), rmse, n, ratio =
+        RMSE(drivers) / RMSE(model) with a 95% country-bootstrap interval (ratio_lo, ratio_hi).
+    """
+    from hallyu_forecast.config import ExperimentConfig, load_config
+    from hallyu_forecast.evaluation import bootstrap_ratio, evaluate_new_markets
+    from hallyu_forecast.forecaster import pooled_drift, training_rows
+    from hallyu_forecast.panel import load_panel
+
+    cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
+    panel = load_panel() if panel is None else panel
+    base = model if model is not None else DriversModel(n_refits=0)
+    build = lambda countries: cfg.build_features(panel, reference_countries=countries)  # noqa: E731
+    _, preds = evaluate_new_markets(cfg, build, cfg.make_forecaster())
+    if preds.empty:
+        raise DataError("No new-market forecasts to compare (no held-out country has a target at origin + h).")
+    frame = build(None).frame
+    have = sorted(frame.loc[frame["y"].notna(), "iso3"].unique())
+    rng = np.random.default_rng(cfg.seed)  # the folds of evaluate_new_markets
+    order = np.array(have)[rng.permutation(len(have))]
+    folds = [list(order[i::cfg.lco_folds]) for i in range(cfg.lco_folds)]
+    key = ["iso3", "origin", "horizon"]
+    nm = preds[preds["model"] == "new_market"].set_index(key)
+    parts = []
+    for held in folds:
+        train_countries = [c for c in have if c not in set(held)]
+        fm = build(train_countries)
+        f = fm.frame
+        for origin in cfg.split.origins:
+            known = f["iso3"].isin(train_countries) & (f["origin"] <= origin)
+            sub = _subset_mask(fm, known.to_numpy())
+            if driver_rows(sub)["iso3"].nunique() < 2:
+                continue
+            fitted = DriversModel(**{**base.get_params(), "n_refits": 0, "exclude_years": ()}).fit(sub)
+            drift = pooled_drift(training_rows(f[f["iso3"].isin(train_countries) & cfg.split.train_mask(f, origin)],
+                                               cfg.exclude_covid_targets))
+            test = f[f["iso3"].isin(held) & (f["origin"] == origin)]
+            test = test[test.set_index(key).index.isin(nm.index)]
+            if test.empty:
+                continue
+            rel = fitted.model_.predict(test[fitted.features_].to_numpy(float))
+            pred = _year_mean_of(fitted.year_means_, test["origin"]) + test["horizon"].to_numpy(float) * drift + rel
+            parts.append(pd.DataFrame({"iso3": test["iso3"].to_numpy(), "origin": origin,
+                                       "horizon": test["horizon"].to_numpy(), "drivers": pred}))
+    dpred = pd.concat(parts, ignore_index=True).set_index(key)
+    wide = preds.pivot_table(index=key, columns="model", values="prediction").join(
+        preds[preds["model"] == "new_market"].set_index(key)["y"]).join(dpred, how="inner").reset_index()
+    rows = []
+    for h, g in wide.groupby("horizon"):
+        err_d = g["y"] - g["drivers"]
+        for name in ("drivers", "new_market", "global_mean", "continent_mean"):
+            err = g["y"] - g[name]
+            r, lo, hi = (np.nan,) * 3
+            if name != "drivers":
+                r, lo, hi = bootstrap_ratio(err_d, err, g["iso3"], reps=bootstrap_reps, seed=cfg.seed)
+            rows.append({"horizon": int(h), "model": name, "rmse": float(np.sqrt(np.mean(err ** 2))),
+                         "n": int(len(g)), "ratio": r, "ratio_lo": lo, "ratio_hi": hi})
+    return pd.DataFrame(rows)
+
+
+def _subset_mask(fm, mask: np.ndarray):
+    from dataclasses import replace
+
+    return replace(fm, frame=fm.frame[mask].reset_index(drop=True))
