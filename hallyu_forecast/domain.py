@@ -87,29 +87,24 @@ def applicability(frame: pd.DataFrame, features: Iterable[str], reference: pd.Da
         frame["iso3"].isin(set(population_known)).to_numpy()
     own = np.zeros(len(frame), bool) if observed_target is None else \
         frame["iso3"].isin(set(observed_target)).to_numpy()
-    status, reason = [], []
-    for i in range(len(frame)):
-        k = int(round(observed[i] * len(features)))
-        if not populated[i]:
-            status.append("excluded")
-            reason.append("no population data")
-        elif own[i]:
-            status.append("in")
-            reason.append("")
-        elif observed[i] < MIN_OBSERVED_EXCLUDE:
-            status.append("excluded")
-            reason.append(f"too few observed covariates ({k} of {len(features)})")
-        elif observed[i] < MIN_OBSERVED_IN:
-            status.append("extrapolated")
-            reason.append(f"mostly missing covariates ({k} of {len(features)} observed)")
-        elif n_out[i] > MAX_OUT_OF_RANGE:
-            names = list(outside.columns[outside.iloc[i].to_numpy()])
-            status.append("extrapolated")
-            reason.append(f"{int(n_out[i])} covariates outside the training range ({', '.join(names[:4])}"
-                          + (", ..." if len(names) > 4 else "") + ")")
-        else:
-            status.append("in")
-            reason.append("")
+    n = len(features)
+    k = np.rint(observed * n).astype(int)
+    excluded_pop = ~populated
+    excluded_cov = populated & ~own & (observed < MIN_OBSERVED_EXCLUDE)
+    sparse = populated & ~own & ~excluded_cov & (observed < MIN_OBSERVED_IN)
+    far = populated & ~own & ~excluded_cov & ~sparse & (n_out > MAX_OUT_OF_RANGE)
+    status = np.select([excluded_pop, excluded_cov, sparse, far], ["excluded", "excluded", "extrapolated",
+                                                                 "extrapolated"], "in").astype(object)
+    reason = np.full(len(frame), "", dtype=object)
+    reason[excluded_pop] = "no population data"
+    for i in np.flatnonzero(excluded_cov):  # loops only over the (few) flagged rows
+        reason[i] = f"too few observed covariates ({k[i]} of {n})"
+    for i in np.flatnonzero(sparse):
+        reason[i] = f"mostly missing covariates ({k[i]} of {n} observed)"
+    for i in np.flatnonzero(far):
+        names = list(outside.columns[outside.iloc[i].to_numpy()])
+        reason[i] = (f"{int(n_out[i])} covariates outside the training range ({', '.join(names[:4])}"
+                     + (", ..." if len(names) > 4 else "") + ")")
     out = pd.DataFrame({"iso3": frame["iso3"].to_numpy(), "status": status, "reason": reason})
     out["domain"] = [s if s == "in" else f"{s}: {r}" for s, r in zip(status, reason)]
     out["observed_share"] = observed

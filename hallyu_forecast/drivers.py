@@ -889,15 +889,27 @@ def load_drivers(folder: str | Path) -> DriversResult:
 
 
 def save_bundle_drivers(bundle, path: str | Path) -> None:
-    """Hook of :func:`hallyu_forecast.bundle.save_bundle`: write ``bundle.drivers`` if it has one."""
+    """Hook of :func:`hallyu_forecast.bundle.save_bundle` for the parts issue 8 adds to a bundle.
+
+    Writes ``bundle.drivers`` (``drivers/``) and ``bundle.explain_refits`` (the forecaster
+    explanation's refits, ``explain_refits.json.xz``) when the bundle has them.
+    """
     found = getattr(bundle, "drivers", None)
     if found is not None:
         save_drivers(found, path)
+    refits = getattr(bundle, "explain_refits", None)
+    if refits:
+        from hallyu_forecast.explanation import save_refits
+
+        save_refits(refits, path)
 
 
 def load_bundle_drivers(bundle, path: str | Path):
-    """Hook of :func:`hallyu_forecast.bundle.load_bundle`: attach the stored drivers part (or None)."""
+    """Hook of :func:`hallyu_forecast.bundle.load_bundle`: attach ``drivers`` and ``explain_refits`` (or None)."""
+    from hallyu_forecast.explanation import load_refits
+
     bundle.drivers = load_drivers(path) if has_drivers(path) else None
+    bundle.explain_refits = load_refits(path)
     return bundle
 
 

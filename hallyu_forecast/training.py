@@ -51,12 +51,17 @@ def backtest_metrics(result) -> dict[str, float]:
 
 
 def fit_drivers(bundle, panel: pd.DataFrame, say: Callable[[str], None]) -> None:
-    """Fit the drivers model of every target once and keep it with ``bundle`` (issue 8)."""
+    """Fit the drivers model of every target and explain()'s refits once; keep them with ``bundle`` (issue 8)."""
     from hallyu_forecast.drivers import drivers
+
+    from hallyu_forecast.explanation import fit_refits
 
     start = time.perf_counter()
     bundle.drivers = drivers(panel=panel)
     say(f"drivers model ({', '.join(bundle.drivers.targets)}) fitted in {time.perf_counter() - start:.1f}s")
+    start = time.perf_counter()
+    bundle.explain_refits = fit_refits(bundle, panel=panel)  # explain()'s refits, once, kept with the model
+    say(f"explanation refits (horizon 1) fitted in {time.perf_counter() - start:.1f}s")
 
 
 def log_drivers(result) -> None:
