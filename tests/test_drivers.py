@@ -199,3 +199,31 @@ def test_cli(capsys):
     assert main(["drivers", "--target", TARGET, "--country", "VNM"]) == 0
     out = capsys.readouterr().out
     assert "government support" in out and "VNM 2019: x" in out
+
+
+def test_explain_refits_stored_at_training_time_give_the_same_draws(tmp_path):
+    """Refits fitted once (train) and reused by explain() reproduce the call-time refits exactly."""
+    from hallyu_forecast.bundle import load_bundle, save_bundle
+    from hallyu_forecast.explanation import REFITS_FILE, explain, fit_refits
+
+    bundle = load_bundle()
+    bundle.drivers = None
+    bundle.explain_refits = fit_refits(bundle, n_refits=2)
+    save_bundle(bundle, tmp_path / "b")
+    assert (tmp_path / "b" / REFITS_FILE).is_file() and not (tmp_path / "b" / "drivers").exists()
+    stored = explain(str(tmp_path / "b"), countries="VNM", years=2019, n_refits=2)
+    assert stored.meta["refits_stored"] is True
+    bundle.explain_refits = None
+    fresh = explain(bundle, countries="VNM", years=2019, n_refits=2)
+    assert fresh.meta["refits_stored"] is False
+    cols = ["refit", "model", "scope", "key", "with_history", "item"]
+    a = stored.draws.sort_values(cols).reset_index(drop=True)
+    b = fresh.draws.sort_values(cols).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-12)
+    # other settings (e.g. 3 refits, another seed) are not served from the stored ones
+    from hallyu_forecast.explanation import _matching_refits, load_refits
+
+    kept = load_refits(tmp_path / "b")
+    assert _matching_refits(kept, 1, 2, "subsample", 0) is kept
+    assert _matching_refits(kept, 1, 3, "subsample", 0) is None
+    assert _matching_refits(kept, 1, 2, "subsample", 7) is None
