@@ -227,3 +227,23 @@ def test_explain_refits_stored_at_training_time_give_the_same_draws(tmp_path):
     assert _matching_refits(kept, 1, 2, "subsample", 0) is kept
     assert _matching_refits(kept, 1, 3, "subsample", 0) is None
     assert _matching_refits(kept, 1, 2, "subsample", 7) is None
+
+
+def test_drivers_are_logged_to_mlflow(tmp_path, monkeypatch):
+    import mlflow
+
+    from hallyu_forecast import tracking
+    from hallyu_forecast.training import log_drivers
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracking.configure()
+    result = hf.drivers(TARGET)
+    with mlflow.start_run() as run:
+        log_drivers(result)
+    client = mlflow.tracking.MlflowClient()
+    names = {a.path for a in client.list_artifacts(run.info.run_id, "drivers")}
+    assert {"drivers/split.csv", "drivers/accuracy.csv", "drivers/brief.json", "drivers/report.txt"} <= names
+    metrics = client.get_run(run.info.run_id).data.metrics
+    assert metrics[f"drivers_rmse_{TARGET}"] == pytest.approx(result.brief()["targets"][TARGET]["rmse"])
+    assert f"drivers_share_government_support_{TARGET}" in metrics
