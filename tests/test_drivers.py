@@ -80,11 +80,17 @@ def test_year_effect_is_removed(fm):
     assert not np.allclose(a["prediction"], b["prediction"])
 
 
-def test_contributions_add_up(fitted, fm):
+def test_contributions_add_up_and_equal_shap_tree_explainer(fitted, fm):
+    import shap
+
     rows = drv.driver_rows(fm)
     phi, base, refits = fitted.contributions(rows, refits=True)
     np.testing.assert_allclose(base + phi.sum(axis=1), fitted.predict(rows)["relative"], atol=1e-6)
     assert len(refits) == 3 and refits[0][0].shape == phi.shape
+    explainer = shap.TreeExplainer(fitted.model_.booster_)
+    X = rows[fitted.features_].to_numpy(float)[:50]
+    np.testing.assert_allclose(phi[:50], explainer.shap_values(X), atol=1e-9)
+    assert base == pytest.approx(float(np.ravel(explainer.expected_value)[0]), abs=1e-9)
 
 
 def test_cross_validation_beats_the_mean_on_synthetic_signal():
@@ -152,8 +158,8 @@ def test_save_load_roundtrip(result, tmp_path):
     model, again = result.models[TARGET], loaded.models[TARGET]
     rows = drv.driver_rows(hf.build_features(target=TARGET, horizons=[1]))
     np.testing.assert_allclose(model.predict(rows)["prediction"], again.predict(rows)["prediction"], atol=1e-12)
-    np.testing.assert_allclose(model.contributions(rows, refits=True)[2][1][0],
-                               again.contributions(rows, refits=True)[2][1][0], atol=1e-12)
+    X = rows[model.features_].to_numpy(float)
+    np.testing.assert_allclose(model.refits_[1][0].predict(X), again.refits_[1][0].predict(X), atol=1e-12)
     assert not list((tmp_path / "bundle").rglob("*.pkl"))
 
 
