@@ -81,7 +81,12 @@ def test_year_effect_is_removed(fm):
 
 
 def test_contributions_add_up_and_equal_shap_tree_explainer(fitted, fm):
-    import shap
+    import warnings
+
+    with warnings.catch_warnings():  # shap's plotting module warns about matplotlib APIs on import
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import shap
 
     rows = drv.driver_rows(fm)
     phi, base, refits = fitted.contributions(rows, refits=True)
