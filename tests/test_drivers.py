@@ -195,6 +195,11 @@ def test_shipped_model_has_the_drivers_part():
     res = hf.drivers(TARGET)  # the stored result: no refit at call time
     assert res.targets == [TARGET]
     assert res.meta["n_refits"] == 25
+    from hallyu_forecast.errors import DomainError
+
+    with pytest.raises(DomainError, match="No drivers explanation for ATA: excluded: no population data"):
+        res.format_country("ATA")
+    assert "(extrapolated: " in res.format_country("PRK")
 
 
 def test_cli(capsys):
