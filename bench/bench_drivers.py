@@ -40,7 +40,8 @@ def main(argv=None) -> int:
     fit_s = time.perf_counter() - t0
     print(result.format())
     for target, t in result.meta["timings"].items():
-        print(f"  {target}: CV {t['cv_s']:.1f}s, fit with refits {t['fit_s']:.1f}s, decomposition {t['decompose_s']:.1f}s")
+        print(f"  {target}: CV {t['cv_s']:.1f}s, fit with refits {t['fit_s']:.1f}s, "
+              f"decomposition {t['decompose_s']:.1f}s")
     print(f"drivers fit for {len(result.targets)} targets: {fit_s:.1f}s")
 
     hf.drivers("youth_arrivals_per_capita")  # warm-up: imports, shipped bundle

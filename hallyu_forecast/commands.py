@@ -99,6 +99,7 @@ def _predict(args) -> int:
                 "prediction_arrivals", "lower_arrivals", "upper_arrivals", "model"]].copy()
     for col in ("prediction_arrivals", "lower_arrivals", "upper_arrivals"):
         show[col] = show[col].round(-1)
+    show["domain"] = out["domain"].str.split(" \\(").str[0]  # issue 8: flag extrapolations (reason in --json)
     with pd.option_context("display.width", 200, "display.max_rows", 400, "display.max_columns", 20):
         print(show.to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}"))
     notes = sorted(set(out["note"]))
@@ -170,7 +171,8 @@ def register(sub) -> None:
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--out", help="also save the model bundle to this folder")
     p.add_argument("--save-default", action="store_true", help="replace the model shipped with the package")
-    p.add_argument("--no-drivers", action="store_true", help="do not fit the drivers model of levels nor store explain()'s refits (issue 8)")
+    p.add_argument("--no-drivers", action="store_true",
+                   help="do not fit the drivers model of levels nor store explain()'s refits (issue 8)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("backtest", help="rolling-origin backtest against naive baselines")

@@ -77,7 +77,8 @@ def applicability(frame: pd.DataFrame, features: Iterable[str], reference: pd.Da
     """
     features = list(features)
     # numpy throughout: explain() applies the rule once per origin, and pandas overhead dominated
-    X = np.asarray(frame[features].to_numpy(dtype="float64", na_value=np.nan)) if features else np.empty((len(frame), 0))
+    X = np.asarray(frame[features].to_numpy(dtype="float64", na_value=np.nan)) if features else \
+        np.empty((len(frame), 0))
     ref = X if reference is None else np.asarray(reference[features].to_numpy(dtype="float64", na_value=np.nan))
     with warnings.catch_warnings(), np.errstate(invalid="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no range, never "outside"
@@ -172,4 +173,6 @@ def frame_domain(frame: pd.DataFrame, roles: dict[str, str], panel: pd.DataFrame
                             observed_target=set(ref["iso3"]))
         dom.insert(1, "origin", origin)
         parts.append(dom)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["iso3", "origin"] + DOMAIN_COLUMNS[1:])
+    if not parts:
+        return pd.DataFrame(columns=["iso3", "origin"] + DOMAIN_COLUMNS[1:])
+    return pd.concat(parts, ignore_index=True)

@@ -536,7 +536,8 @@ def decompose(model: DriversModel, rows: pd.DataFrame, observed: pd.DataFrame, l
             continue
         keys = list(DRIVER_ROLES)
         point = _cov_shares(_sum_by(phi_o, feats, roles, keys), iso_o)
-        draws = np.array([_cov_shares(_sum_by(p, feats, roles, keys), iso_o) for p, _ in refit_o]).reshape(-1, len(keys))
+        draws = np.array([_cov_shares(_sum_by(p, feats, roles, keys), iso_o)
+                          for p, _ in refit_o]).reshape(-1, len(keys))
         lo, hi = _interval(draws, point, level)
         for k, role in enumerate(keys):
             split.append({"target": target, "variant": variant, "role": role, "share": float(point[k]),
@@ -750,7 +751,8 @@ class DriversResult:
     def load(cls, path: str | Path) -> "DriversResult":
         path = Path(path)
         if not (path / "result.json").is_file():
-            raise ModelError(f"No drivers result at {path} (result.json expected); write one with DriversResult.save().")
+            raise ModelError(f"No drivers result at {path} (result.json expected); "
+                             "write one with DriversResult.save().")
         doc = json.loads((path / "result.json").read_text(encoding="utf-8"))
         frames = {p.stem: pd.read_parquet(p) for p in sorted(path.glob("*.parquet"))}
         return cls(targets=list(doc["targets"]), frames=frames, meta=doc.get("meta", {}))

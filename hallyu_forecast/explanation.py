@@ -732,8 +732,6 @@ def _refit_view(model, state: dict, horizon: int):
     """A shallow copy of ``model`` whose trees, drift, shrinkage and COVID persistence are a stored refit's."""
     import copy
 
-    import lightgbm as lgb
-
     # parsing LightGBM text takes ~10 ms per model: parse once per loaded bundle, then reuse
     if "_boosters" not in state:
         state["_boosters"] = (_OneThreadBooster(model_str=state["model"]),
@@ -945,7 +943,8 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     names = load_countries().set_index("iso3")["name"]
     rows = explain_rows[["iso3", "origin", "horizon", "target_year", "y_origin", "y"]].copy()
     rows.insert(1, "name", rows["iso3"].map(names).fillna(rows["iso3"]).astype(str))
-    rows["domain"] = dom_key["domain"].reindex(pd.MultiIndex.from_frame(rows[["iso3", "origin"]])).fillna("in").to_numpy()
+    row_key = pd.MultiIndex.from_frame(rows[["iso3", "origin"]])
+    rows["domain"] = dom_key["domain"].reindex(row_key).fillna("in").to_numpy()
     rows.insert(5, "model", pred["model"].astype(str).to_numpy())
     rows["prediction"] = pred["prediction"].to_numpy(float)
     rows["base_value"] = base
