@@ -11,6 +11,7 @@ no side effects:
 - :func:`predict` — forecasts with prediction intervals from the shipped or any MLflow model
 - :func:`explain` — SHAP attributions grouped as government support vs local conditions
 - :func:`hallyu_index` — the Hallyu intensity index per country-year (0-100, 80% band, basis)
+- :func:`drivers` — why Hallyu levels differ between countries (government support vs local conditions)
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ _LAZY = {
     "effects": "hallyu_forecast.causal.effects",
     "simulate": "hallyu_forecast.causal.scenarios",
     "rank_levers": "hallyu_forecast.causal.scenarios",
+    "drivers": "hallyu_forecast.drivers",
+    "DriversModel": "hallyu_forecast.drivers",
+    "DriversResult": "hallyu_forecast.drivers",
 }
 
 __all__ = ["__version__", *_LAZY]

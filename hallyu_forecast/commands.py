@@ -22,7 +22,7 @@ def _train(args) -> int:
     cfg = _config(args)
     params = read_params(args.params) if args.params else None
     bundle, result, uri = train(cfg, params=params, register=args.register, run_backtest=not args.no_backtest,
-                                track=not args.no_track, progress=print)
+                                track=not args.no_track, progress=print, drivers=not args.no_drivers)
     if result is not None:
         print()
         print(result.report())
@@ -104,6 +104,7 @@ def _predict(args) -> int:
                 "prediction_arrivals", "lower_arrivals", "upper_arrivals", "model"]].copy()
     for col in ("prediction_arrivals", "lower_arrivals", "upper_arrivals"):
         show[col] = show[col].round(-1)
+    show["domain"] = out["domain"].str.split(" \\(").str[0]  # issue 8: flag extrapolations (reason in --json)
     with pd.option_context("display.width", 200, "display.max_rows", 400, "display.max_columns", 20):
         print(show.to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}"))
     notes = sorted(set(out["note"]))
@@ -141,6 +142,35 @@ def _report(args) -> int:
     return 0
 
 
+def argparse_suppress():
+    import argparse
+
+    return argparse.SUPPRESS  # `--horizon` exists only to answer with a clear error (levels have no horizon)
+
+
+def _drivers(args) -> int:
+    from hallyu_forecast.drivers import drivers
+
+    start = time.perf_counter()
+    result = drivers(target=args.target or None, folds=args.folds, n_refits=args.n_refits, model=args.model,
+                     horizon=args.horizon)
+    if args.out:
+        result.save(args.out)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1, default=str))
+        return 0
+    print(result.format())
+    for iso3 in args.country or []:
+        for target in result.targets:
+            print(result.format_country(iso3, target))
+    for name, why in result.meta.get("skipped", {}).items():
+        print(f"note: skipped {name}: {why}")
+    if args.out:
+        print(f"Tables written to {args.out}/")
+    print(f"drivers finished in {time.perf_counter() - start:.1f}s")
+    return 0
+
+
 def register(sub) -> None:
     """Add the model commands to the CLI's sub-parser."""
     exp_help = "experiment config (.toml path or a packaged name such as default); default: default"
@@ -152,6 +182,8 @@ def register(sub) -> None:
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--out", help="also save the model bundle to this folder")
     p.add_argument("--save-default", action="store_true", help="replace the model shipped with the package")
+    p.add_argument("--no-drivers", action="store_true",
+                   help="do not fit the drivers model of levels nor store explain()'s refits (issue 8)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("backtest", help="rolling-origin backtest against naive baselines")
@@ -186,6 +218,18 @@ def register(sub) -> None:
     p.add_argument("--origin", type=int, help="origin year (default: latest year with data)")
     p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
     p.set_defaults(func=_explain)
+
+    p = sub.add_parser("drivers", help="why levels differ: government support vs local conditions, per target")
+    p.add_argument("--target", action="append", help="target name (repeatable); default every target with enough "
+                   "countries")
+    p.add_argument("--country", action="append", help="also print this country's decomposition (repeatable)")
+    p.add_argument("--folds", type=int, default=5, help="grouped (by country) CV folds (default 5)")
+    p.add_argument("--n-refits", type=int, default=25, help="refits on 80%% of countries for intervals (default 25)")
+    p.add_argument("--model", help="bundle folder or MLflow model URI whose stored drivers models to reuse")
+    p.add_argument("--horizon", type=int, help=argparse_suppress())
+    p.add_argument("--out", help="folder for the result tables (parquet + JSON)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_drivers)
 
     p = sub.add_parser("report", help="self-contained HTML report for policy analysts")
     p.add_argument("--out", default="report.html")

@@ -65,3 +65,7 @@ class DuplicateRowError(DataError):
 class HallyuWarning(UserWarning):
     """A warning of hallyu_forecast itself (e.g. identical duplicate rows dropped): shown even when the
     CLI hides third-party warnings."""
+
+
+class DomainError(ModelError):
+    """A place is outside the applicability domain of the model (see hallyu_forecast.domain)."""

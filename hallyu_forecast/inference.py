@@ -19,7 +19,7 @@ from hallyu_forecast.errors import ConfigError, ModelError
 OUTPUT_COLUMNS = [
     "iso3", "country", "origin", "horizon", "target_year", "prediction", "lower", "upper",
     "lower_95", "upper_95", "prediction_natural", "prediction_arrivals", "lower_arrivals",
-    "upper_arrivals", "model", "note",
+    "upper_arrivals", "model", "note", "domain",
 ]
 
 
@@ -29,7 +29,7 @@ def resolve_model(model=None):
     from hallyu_forecast.bundle import ModelBundle, load_bundle
 
     if model is None or isinstance(model, ModelBundle):
-        return load_bundle() if model is None else model
+        return _default_bundle() if model is None else model
     text = str(model)
     path = Path(text)
     if path.is_dir() and (path / "meta.json").is_file():
@@ -49,6 +49,24 @@ def resolve_model(model=None):
     if not hasattr(inner, "bundle"):
         raise ModelError(f"Model `{text}` is not a hallyu_forecast model (no feature groups or bundle).")
     return inner.bundle
+
+
+_DEFAULT = {}
+
+
+def _default_bundle():
+    """The shipped model, loaded once per process (reloaded if its folder is rewritten, e.g. --save-default).
+
+    explain() and drivers() for one country must answer in well under 2 s warm; unpickling the
+    forecaster and parsing its stored refits takes longer than that on a loaded machine.
+    """
+    from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, load_bundle
+
+    meta = DEFAULT_MODEL_DIR / "meta.json"
+    stamp = meta.stat().st_mtime_ns if meta.is_file() else None
+    if _DEFAULT.get("stamp") != stamp or "bundle" not in _DEFAULT:
+        _DEFAULT.update(bundle=load_bundle(), stamp=stamp)
+    return _DEFAULT["bundle"]
 
 
 def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str]:
@@ -122,6 +140,13 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
     fm = bundle.features(panel, origins=[int(origin)], horizons=horizons, countries=codes)
     out = model.predict(fm)
     out = out[out["model"] != "none"].reset_index(drop=True)
+    # applicability domain (issue 8): drop uninhabited / covariate-less places, flag extrapolations
+    from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain
+
+    every = bundle.features(panel, origins=[int(origin)], horizons=horizons[:1])
+    domain = frame_domain(every.frame, every.roles, panel, origins=[int(origin)])
+    check_alone(domain, None if countries is None else codes, "forecast")
+    out = drop_excluded(out, domain).reset_index(drop=True)
     if countries is not None:
         lost = sorted(set(codes) - set(out["iso3"]))
         if lost:
@@ -175,7 +200,8 @@ def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterabl
         lower_95, upper_95 (model scale, e.g. log youth arrivals per 100k), prediction_natural
         (back-transformed), prediction_arrivals, lower_arrivals, upper_arrivals (persons, using the
         population known at the origin), model ("history" or "new_market": which model answered),
-        note.
+        note, domain ("in" or "extrapolated: <reason>", see :mod:`hallyu_forecast.domain`; places
+        excluded by that rule get no row, and asked for alone raise :class:`DomainError`).
 
     Examples
     --------
