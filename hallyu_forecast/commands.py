@@ -21,8 +21,12 @@ def _train(args) -> int:
     start = time.perf_counter()
     cfg = _config(args)
     params = read_params(args.params) if args.params else None
+    from hallyu_forecast.errors import ConfigError
+
+    if args.alias and not args.register:
+        raise ConfigError("`--alias` needs `--register NAME` (an alias points at a registered model version).")
     bundle, result, uri = train(cfg, params=params, register=args.register, run_backtest=not args.no_backtest,
-                                track=not args.no_track, progress=print)
+                                track=not args.no_track, progress=print, alias=args.alias)
     if result is not None:
         print()
         print(result.report())
@@ -33,7 +37,21 @@ def _train(args) -> int:
         save_bundle(bundle, args.out)
         print(f"\nSaved the model bundle to {args.out}")
     if uri:
-        print(f"\nMLflow model: {uri}" + (f" (registered as {args.register})" if args.register else ""))
+        import mlflow
+
+        from hallyu_forecast.tracking import ui_command
+
+        tracking_uri = mlflow.get_tracking_uri()
+        print(f"\nMLflow run id: {uri.split('/')[1]}")
+        print(f"MLflow model URI: {uri}")
+        if args.register:
+            from hallyu_forecast.tracking import registered_version
+
+            version = registered_version(args.register, uri)
+            print(f"Registered model URI: models:/{args.register}/{version}"
+                  + (f" (alias: models:/{args.register}@{args.alias})" if args.alias else ""))
+        print(f"Tracking URI: {tracking_uri}")
+        print(f"Browse the runs: {ui_command(tracking_uri)}")
     print(f"train finished in {time.perf_counter() - start:.1f}s")
     return 0
 
@@ -137,6 +155,7 @@ def register(sub) -> None:
     p.add_argument("--experiment", default=None, help=exp_help)
     p.add_argument("--params", help="JSON file of tuned parameters written by `tune`")
     p.add_argument("--register", metavar="NAME", help="register the model in the MLflow model registry")
+    p.add_argument("--alias", help="with --register: point this alias (e.g. champion) at the new version")
     p.add_argument("--no-backtest", action="store_true", help="only fit the final model")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--out", help="also save the model bundle to this folder")

@@ -51,16 +51,21 @@ def backtest_metrics(result) -> dict[str, float]:
 
 
 def train(cfg, params: dict | None = None, register: str | None = None, run_backtest: bool = True,
-          track: bool = True, progress: Callable[[str], None] | None = None):
+          track: bool = True, progress: Callable[[str], None] | None = None, alias: str | None = None):
     """Backtest ``cfg`` (optional), fit the final model and log both to MLflow.
 
-    Returns ``(bundle, backtest_result or None, model_uri or None)``.
+    Returns ``(bundle, backtest_result or None, model_uri or None)``; the model URI is
+    ``runs:/<run_id>/model``. ``register`` names a registered model, ``alias`` (with
+    ``register``) points an alias such as ``champion`` at the new version.
     """
     from hallyu_forecast.evaluation import backtest
     from hallyu_forecast.panel import load_panel
 
+    from hallyu_forecast.bundle import spec_files
+
     say = progress or (lambda _text: None)
     cfg = with_params(cfg, params)
+    spec_files(cfg.specs())  # a target CSV the model could not carry fails now, not after fitting
     panel = load_panel()
 
     def work():
@@ -89,5 +94,5 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
             mlflow.log_metrics(backtest_metrics(result))
             tracking.log_frames(result.to_frames(), "backtest")
             mlflow.log_text(result.report(), "backtest/report.txt")
-        uri = tracking.log_model(bundle, panel, register=register)
+        uri = tracking.log_model(bundle, panel, register=register, alias=alias)
     return bundle, result, uri
