@@ -250,7 +250,8 @@ def log_frames(frames: dict[str, pd.DataFrame], folder: str) -> None:
 def predict_rows(bundle, model_input, params: dict | None = None) -> pd.DataFrame:
     """Forecasts of ``bundle`` for panel rows (what the MLflow pyfunc's ``predict`` returns).
 
-    The rows update the model's panel (so lags, Korea's values and cross-country features are
+    ``params``: ``horizon`` (1-3, default 1) and ``origin`` (a year; default or 0: the latest
+    year with target data). The rows update the model's panel (so lags, Korea's values and cross-country features are
     computed as in training); forecasts are for the rows' countries.
     """
     from hallyu_forecast.inference import forecast
@@ -270,9 +271,9 @@ def predict_rows(bundle, model_input, params: dict | None = None) -> pd.DataFram
     merged[merged.columns[2:]] = merged[merged.columns[2:]].astype("float64")
     countries = sorted(set(rows["iso3"]))
     origin = params.get("origin")
-    horizon = params.get("horizon", list(bundle.forecaster.horizons_))
+    horizon = params.get("horizon", 1)
     out = forecast(bundle, merged, countries=countries, horizon=horizon,
-                   origin=int(origin) if origin is not None else None)
+                   origin=int(origin) if origin else None)  # 0 (the signature's default) = latest
     return out.drop(columns=["country"]).assign(model=out["model"].astype(str), note=out["note"].astype(str))
 
 
@@ -295,7 +296,8 @@ def log_model(bundle, panel: pd.DataFrame, register: str | None = None, name: st
         example = example[["iso3", "year"] + [c for c in panel.columns if c not in ("iso3", "year")]]
         # the saved folder (not the in-memory bundle) answers, as the logged model will
         output = predict_rows(load_bundle(path), example)
-        signature = infer_signature(example, output, params={"horizon": 1, "origin": 2022})
+        # MLflow fills absent params with these defaults: horizon 1, origin 0 = "latest year with data"
+        signature = infer_signature(example, output, params={"horizon": 1, "origin": 0})
         uri = mlflow.get_tracking_uri()
         try:
             info = mlflow.pyfunc.log_model(
