@@ -92,7 +92,8 @@ def _tune(args) -> int:
     cfg = _config(args)
     start = time.perf_counter()
     study, path = tune(cfg, n_trials=args.n_trials, storage=args.storage, study_name=args.study_name,
-                       timeout=args.timeout, out=args.out, track=not args.no_track, progress=print)
+                       timeout=args.timeout, out=args.out, track=not args.no_track, progress=print,
+                       seed=args.seed)
     print(f"\nBest RMSE {study.best_value:.4f} with {json.dumps(study.best_params)}")
     print(f"Best parameters written to {path}; use them with `hallyu-forecast train --params {path}`.")
     print(f"tune finished in {time.perf_counter() - start:.1f}s ({len(study.trials)} trials in the study)")
@@ -176,6 +177,8 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, help="seconds")
     p.add_argument("--out", help="where to write the best parameters (default tuned/<experiment>.json)")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    p.add_argument("--seed", type=int, help="TPE sampler seed (default: the experiment's); give each worker "
+                   "sharing a study its own")
     p.set_defaults(func=_tune)
 
     p = sub.add_parser("predict", help="forecasts with prediction intervals")

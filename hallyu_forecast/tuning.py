@@ -74,9 +74,47 @@ def fm_subset(fm, mask):
     return replace(fm, frame=fm.frame[np.asarray(mask)].reset_index(drop=True))
 
 
+def safe_url(storage: str) -> str:
+    """``storage`` without its password (for messages and MLflow parameters)."""
+    import re
+
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", storage)
+
+
+def open_study(storage: str, study_name: str, seed: int, attempts: int = 5):
+    """Create or load (``load_if_exists``) the study ``study_name`` in ``storage``.
+
+    Several workers may start at once on a fresh database: creating Optuna's tables or the
+    study can then fail in all but one of them, so this retries a few times. Failures that
+    persist raise :class:`ConfigError` naming the storage (without its password).
+    """
+    import optuna
+
+    last: Exception | None = None
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(
+                study_name=study_name, storage=storage, load_if_exists=True, direction="minimize",
+                sampler=optuna.samplers.TPESampler(seed=seed),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+            )
+        except ImportError as exc:  # e.g. psycopg missing for postgresql:// (SQLAlchemy 2.1 defaults to psycopg 3)
+            raise ConfigError(f"Optuna storage {safe_url(storage)} needs a database driver that is not installed "
+                              f"({exc}); for PostgreSQL: pip install psycopg[binary].") from None
+        except Exception as exc:  # sqlalchemy OperationalError/IntegrityError, optuna errors
+            last = exc
+            if "could not connect" in str(exc).lower() or "connection refused" in str(exc).lower():
+                break
+            time.sleep(0.5 * (attempt + 1))
+    text = " ".join(str(last).split())[:240]
+    raise ConfigError(f"Could not open the Optuna study `{study_name}` in {safe_url(storage)} "
+                      f"({type(last).__name__}: {text}). Check that the database is reachable and the URL is "
+                      "right (e.g. postgresql://user:password@host:5432/db).")
+
+
 def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_name: str | None = None,
          timeout: float | None = None, out: str | Path | None = None, track: bool = True,
-         progress: Callable[[str], None] | None = None):
+         progress: Callable[[str], None] | None = None, seed: int | None = None):
     """Tune ``cfg``'s forecaster with Optuna; return ``(study, best_params_path)``.
 
     Parameters
@@ -94,6 +132,13 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
         Where to write the best parameters (default ``tuned/<experiment>.json``).
     track : bool
         Log the study to MLflow (one parent run, trials nested).
+    seed : int, optional
+        Seed of the TPE sampler (default: the config's ``seed``). Workers sharing one study
+        should use different seeds, or they propose the same first trials.
+
+    Several processes or machines can run ``tune`` at once on one study: give them the same
+    ``storage`` (an RDB URL such as ``postgresql://user:pw@host/db``) and ``study_name``; every
+    trial is stored in the database, and each worker's TPE sampler sees all finished trials.
     """
     import optuna
 
@@ -105,17 +150,20 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
     storage = storage or default_storage()
     study_name = study_name or f"hallyu_forecast-{cfg.name}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        study_name=study_name, storage=storage, load_if_exists=True, direction="minimize",
-        sampler=optuna.samplers.TPESampler(seed=cfg.seed),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
-    )
+    study = open_study(storage, study_name, cfg.seed if seed is None else int(seed))
     fm = cfg.build_features(origins=range(min(cfg.split.origins) - 15, max(cfg.split.origins) + 1))
 
+    mine: list[int] = []  # trial numbers run by this worker (others may share the study)
+
     def callback(study, trial):
+        mine.append(int(trial.number))
         if progress is not None:
             value = "pruned" if trial.value is None else f"rmse {trial.value:.4f}"
-            progress(f"  trial {trial.number:>3}: {value}  (best {study.best_value:.4f})")
+            try:
+                best = f"{study.best_value:.4f}"
+            except ValueError:  # no completed trial yet (all pruned so far)
+                best = "none yet"
+            progress(f"  trial {trial.number:>3}: {value}  (best {best})")
 
     out = Path(out) if out is not None else Path("tuned") / f"{cfg.name}.json"
 
@@ -129,7 +177,7 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
         from hallyu_forecast import tracking
 
         with tracking.run("tune", cfg):
-            mlflow.log_params({"tune.n_trials": n_trials, "tune.storage": storage.split("://")[0],
+            mlflow.log_params({"tune.n_trials": n_trials, "tune.storage": safe_url(storage),
                                "tune.study_name": study_name})
             run_study()
             mlflow.log_metric("best_rmse", study.best_value)
@@ -138,7 +186,9 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
         run_study()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"experiment": cfg.name, "study": study_name, "best_rmse": study.best_value,
-                               "params": study.best_params}, indent=1) + "\n", encoding="utf-8")
+                               "best_trial": study.best_trial.number, "params": study.best_params,
+                               "worker_trials": mine, "study_trials": len(study.trials)}, indent=1) + "\n",
+                   encoding="utf-8")
     return study, out
 
 
