@@ -93,7 +93,7 @@ def _tune(args) -> int:
     start = time.perf_counter()
     study, path = tune(cfg, n_trials=args.n_trials, storage=args.storage, study_name=args.study_name,
                        timeout=args.timeout, out=args.out, track=not args.no_track, progress=print,
-                       seed=args.seed)
+                       seed=args.seed, n_jobs=args.n_jobs)
     print(f"\nBest RMSE {study.best_value:.4f} with {json.dumps(study.best_params)}")
     print(f"Best parameters written to {path}; use them with `hallyu-forecast train --params {path}`.")
     print(f"tune finished in {time.perf_counter() - start:.1f}s ({len(study.trials)} trials in the study)")
@@ -179,6 +179,7 @@ def register(sub) -> None:
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--seed", type=int, help="TPE sampler seed (default: the experiment's); give each worker "
                    "sharing a study its own")
+    p.add_argument("--n-jobs", type=int, default=1, help="local worker processes sharing the study (default 1)")
     p.set_defaults(func=_tune)
 
     p = sub.add_parser("predict", help="forecasts with prediction intervals")

@@ -112,9 +112,32 @@ def open_study(storage: str, study_name: str, seed: int, attempts: int = 5):
                       "right (e.g. postgresql://user:password@host:5432/db).")
 
 
+def _features(cfg):
+    return cfg.build_features(origins=range(min(cfg.split.origins) - 15, max(cfg.split.origins) + 1))
+
+
+def _worker(cfg, n_trials: int, storage: str, study_name: str, seed: int, timeout: float | None,
+            tag: str) -> list[int]:
+    """One local worker process of ``tune(n_jobs > 1)``: run ``n_trials`` on the shared study."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(storage, study_name, seed)
+    numbers: list[int] = []
+
+    def callback(study, trial):
+        numbers.append(int(trial.number))
+        value = "pruned" if trial.value is None else f"rmse {trial.value:.4f}"
+        print(f"  [{tag}] trial {trial.number:>3}: {value}", flush=True)
+
+    study.optimize(_objective_factory(cfg, _features(cfg), log_trials=False), n_trials=n_trials, timeout=timeout,
+                   callbacks=[callback], gc_after_trial=False)
+    return numbers
+
+
 def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_name: str | None = None,
          timeout: float | None = None, out: str | Path | None = None, track: bool = True,
-         progress: Callable[[str], None] | None = None, seed: int | None = None):
+         progress: Callable[[str], None] | None = None, seed: int | None = None, n_jobs: int = 1):
     """Tune ``cfg``'s forecaster with Optuna; return ``(study, best_params_path)``.
 
     Parameters
@@ -135,6 +158,10 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
     seed : int, optional
         Seed of the TPE sampler (default: the config's ``seed``). Workers sharing one study
         should use different seeds, or they propose the same first trials.
+    n_jobs : int
+        Local worker processes sharing the study (each fits LightGBM models, the real work);
+        worker ``i`` uses seed ``seed + i``. Needs a storage that several processes can open
+        (the default SQLite file or an RDB server).
 
     Several processes or machines can run ``tune`` at once on one study: give them the same
     ``storage`` (an RDB URL such as ``postgresql://user:pw@host/db``) and ``study_name``; every
@@ -147,11 +174,17 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
     n_trials = n_trials if n_trials is not None else cfg.tuning.n_trials
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise ConfigError(f"`n_trials` must be an integer greater than 0. Got {n_trials!r}.")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ConfigError(f"`n_jobs` must be an integer greater than 0. Got {n_jobs!r}.")
     storage = storage or default_storage()
+    if n_jobs > 1 and storage.startswith("sqlite:///:memory:"):
+        raise ConfigError("`n_jobs` > 1 needs a storage that several processes can open; an in-memory SQLite "
+                          "study cannot be shared. Use a sqlite:///file.db or postgresql:// URL.")
     study_name = study_name or f"hallyu_forecast-{cfg.name}"
+    seed = cfg.seed if seed is None else int(seed)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = open_study(storage, study_name, cfg.seed if seed is None else int(seed))
-    fm = cfg.build_features(origins=range(min(cfg.split.origins) - 15, max(cfg.split.origins) + 1))
+    study = open_study(storage, study_name, seed)
+    fm = _features(cfg) if n_jobs == 1 else None
 
     mine: list[int] = []  # trial numbers run by this worker (others may share the study)
 
@@ -168,8 +201,28 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
     out = Path(out) if out is not None else Path("tuned") / f"{cfg.name}.json"
 
     def run_study():
-        study.optimize(_objective_factory(cfg, fm, log_trials=track), n_trials=n_trials, timeout=timeout,
-                       callbacks=[callback], gc_after_trial=False)
+        if n_jobs == 1:
+            study.optimize(_objective_factory(cfg, fm, log_trials=track), n_trials=n_trials, timeout=timeout,
+                           callbacks=[callback], gc_after_trial=False)
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        shares = [n_trials // n_jobs + (1 if i < n_trials % n_jobs else 0) for i in range(n_jobs)]
+        # spawn, not fork: LightGBM's OpenMP runtime is not safe to use in a forked child
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_worker, cfg, k, storage, study_name, seed + i, timeout, f"worker {i}")
+                       for i, k in enumerate(shares) if k]
+            for future in futures:
+                mine.extend(future.result())
+        if track:
+            import mlflow
+
+            for trial in study.get_trials(deepcopy=False):
+                if trial.number in mine and trial.value is not None:
+                    with mlflow.start_run(run_name=f"trial-{trial.number}", nested=True):
+                        mlflow.log_params(trial.params)
+                        mlflow.log_metric("rmse", trial.value)
 
     if track:
         import mlflow
@@ -177,7 +230,7 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
         from hallyu_forecast import tracking
 
         with tracking.run("tune", cfg):
-            mlflow.log_params({"tune.n_trials": n_trials, "tune.storage": safe_url(storage),
+            mlflow.log_params({"tune.n_trials": n_trials, "tune.storage": safe_url(storage), "tune.n_jobs": n_jobs,
                                "tune.study_name": study_name})
             run_study()
             mlflow.log_metric("best_rmse", study.best_value)
