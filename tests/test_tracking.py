@@ -162,3 +162,23 @@ def test_alias_needs_register(tmp_path):
     proc = _cli("train", "--no-backtest", "--no-track", "--alias", "champion", cwd=tmp_path)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 2 and "`--alias` needs `--register NAME`" in err
+
+
+def test_quiet_silences_mlflow_unless_verbose():
+    import logging
+
+    from hallyu_forecast import tracking
+
+    logger = logging.getLogger("mlflow")
+    before = logger.level
+    with tracking.quiet():
+        assert logger.level == logging.WARNING
+        assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
+    assert logger.level == before
+    tracking.set_verbose(True)
+    try:
+        with tracking.quiet():
+            assert logger.level == before
+            assert os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR") != "false"
+    finally:
+        tracking.set_verbose(False)
