@@ -167,6 +167,8 @@ def test_alias_needs_register(tmp_path):
 def test_quiet_silences_mlflow_unless_verbose():
     import logging
 
+    import mlflow  # noqa: F401  (configures MLflow's logger first)
+
     from hallyu_forecast import tracking
 
     logger = logging.getLogger("mlflow")
