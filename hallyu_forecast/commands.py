@@ -21,8 +21,13 @@ def _train(args) -> int:
     start = time.perf_counter()
     cfg = _config(args)
     params = read_params(args.params) if args.params else None
+    from hallyu_forecast.errors import ConfigError
+
+    if args.alias and not args.register:
+        raise ConfigError("`--alias` needs `--register NAME` (an alias points at a registered model version).")
     bundle, result, uri = train(cfg, params=params, register=args.register, run_backtest=not args.no_backtest,
-                                track=not args.no_track, progress=print, drivers=not args.no_drivers)
+                                track=not args.no_track, progress=print, drivers=not args.no_drivers,
+                                alias=args.alias)
     if result is not None:
         print()
         print(result.report())
@@ -33,7 +38,21 @@ def _train(args) -> int:
         save_bundle(bundle, args.out)
         print(f"\nSaved the model bundle to {args.out}")
     if uri:
-        print(f"\nMLflow model: {uri}" + (f" (registered as {args.register})" if args.register else ""))
+        import mlflow
+
+        from hallyu_forecast.tracking import ui_command
+
+        tracking_uri = mlflow.get_tracking_uri()
+        print(f"\nMLflow run id: {uri.split('/')[1]}")
+        print(f"MLflow model URI: {uri}")
+        if args.register:
+            from hallyu_forecast.tracking import registered_version
+
+            version = registered_version(args.register, uri)
+            print(f"Registered model URI: models:/{args.register}/{version}"
+                  + (f" (alias: models:/{args.register}@{args.alias})" if args.alias else ""))
+        print(f"Tracking URI: {tracking_uri}")
+        print(f"Browse the runs: {ui_command(tracking_uri)}")
     print(f"train finished in {time.perf_counter() - start:.1f}s")
     return 0
 
@@ -74,7 +93,8 @@ def _tune(args) -> int:
     cfg = _config(args)
     start = time.perf_counter()
     study, path = tune(cfg, n_trials=args.n_trials, storage=args.storage, study_name=args.study_name,
-                       timeout=args.timeout, out=args.out, track=not args.no_track, progress=print)
+                       timeout=args.timeout, out=args.out, track=not args.no_track, progress=print,
+                       seed=args.seed, n_jobs=args.n_jobs)
     print(f"\nBest RMSE {study.best_value:.4f} with {json.dumps(study.best_params)}")
     print(f"Best parameters written to {path}; use them with `hallyu-forecast train --params {path}`.")
     print(f"tune finished in {time.perf_counter() - start:.1f}s ({len(study.trials)} trials in the study)")
@@ -178,6 +198,7 @@ def register(sub) -> None:
     p.add_argument("--experiment", default=None, help=exp_help)
     p.add_argument("--params", help="JSON file of tuned parameters written by `tune`")
     p.add_argument("--register", metavar="NAME", help="register the model in the MLflow model registry")
+    p.add_argument("--alias", help="with --register: point this alias (e.g. champion) at the new version")
     p.add_argument("--no-backtest", action="store_true", help="only fit the final model")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--out", help="also save the model bundle to this folder")
@@ -200,6 +221,9 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, help="seconds")
     p.add_argument("--out", help="where to write the best parameters (default tuned/<experiment>.json)")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    p.add_argument("--seed", type=int, help="TPE sampler seed (default: the experiment's); give each worker "
+                   "sharing a study its own")
+    p.add_argument("--n-jobs", type=int, default=1, help="local worker processes sharing the study (default 1)")
     p.set_defaults(func=_tune)
 
     p = sub.add_parser("predict", help="forecasts with prediction intervals")

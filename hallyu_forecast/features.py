@@ -227,38 +227,74 @@ def _parse_targets(doc: dict, path: Path, text: str, known: set[str]) -> dict[st
 
 
 # ---------------------------------------------------------------------------------- targets
-def read_user_target(path: str | Path, countries: Iterable[str], base: Path | None = None) -> pd.DataFrame:
-    """Read a "bring your own target" CSV with columns iso3, year, value, validated like a source."""
+def read_user_target(path: str | Path, countries: Iterable[str], base: Path | None = None,
+                     transform: str | None = None, min_value: float = 0.0) -> pd.DataFrame:
+    """Read a "bring your own target" CSV with columns iso3, year, value, validated like a source.
+
+    Every problem is a :class:`DataError` naming the file and line(s): unknown or blank country
+    codes, Korea (the destination), blank, non-whole or future years (after the current year),
+    duplicate country-years, blank or non-numeric values, and values the target's ``transform``
+    cannot take (``<= min_value`` under ``log``, outside (0, 1) under ``logit``).
+
+    Examples
+    --------
+    >>> read_user_target("fans.csv", ["JPN", "MEX"], transform="log")  # doctest: +SKIP
+    """
+    import datetime
+
     path = Path(path)
     if not path.is_absolute() and base is not None:
         path = base / path
     from hallyu_forecast.sources._io import read_csv
 
-    frame = read_csv(path, columns=["iso3", "year", "value"], dtype={"iso3": str})
+    # blank lines are kept (as empty rows) so that line numbers in messages match the file
+    frame = read_csv(path, columns=["iso3", "year", "value"], dtype={"iso3": str, "year": str, "value": str},
+                     skip_blank_lines=False, keep_default_na=False)
+
+    def lines(mask) -> list[int]:
+        return [int(i) + 2 for i in np.flatnonzero(np.asarray(mask))][:10]  # +1 header, +1 one-based
+
+    def fail(mask, problem: str, fix: str) -> None:
+        if np.asarray(mask).any():
+            raise DataError(f"{path}: {problem} at lines {lines(mask)}; {fix}")
+
+    for col in ("iso3", "year", "value"):
+        frame[col] = frame[col].astype(str).str.strip()
+    fail(frame["iso3"] == "", "blank `iso3`", "give an ISO3 code on every row or delete the row.")
+    fail(frame["iso3"].str.upper() == DESTINATION, f"{DESTINATION} (Korea) is the destination, not an origin "
+         "country", "delete the Korea rows: the target measures interest in Korea from other countries.")
     known = set(countries)
     bad = [(i + 2, c) for i, c in enumerate(frame["iso3"]) if c not in known]
     if bad:
         raise DataError(f"{path}: unknown country code(s) {', '.join(f'{c!r} (line {n})' for n, c in bad[:10])}; "
                         "use ISO3 codes of the panel (see hallyu_forecast.load_countries()).")
-    dup = frame.duplicated(["iso3", "year"], keep=False)
-    if dup.any():
-        lines = [int(i) + 2 for i in np.flatnonzero(dup.to_numpy())][:10]
-        raise DataError(f"{path}: duplicate (iso3, year) rows at lines {lines}; keep one row per country-year.")
-    values = pd.to_numeric(frame["value"], errors="coerce")
-    nonnum = values.isna() & frame["value"].notna()
-    if nonnum.any():
-        lines = [int(i) + 2 for i in np.flatnonzero(nonnum.to_numpy())][:10]
-        raise DataError(f"{path}: non-numeric `value` at lines {lines}; values must be numbers.")
     years = pd.to_numeric(frame["year"], errors="coerce")
-    if years.isna().any() or (years % 1 != 0).any():
-        raise DataError(f"{path}: `year` must be whole numbers.")
-    return pd.DataFrame({"iso3": frame["iso3"], "year": years.astype("int64"), "value": values})
+    fail(frame["year"] == "", "blank `year`", "give a year on every row or delete the row.")
+    fail(years.isna() | (years % 1 != 0), "`year` is not a whole number", "write years as e.g. 2019.")
+    this_year = datetime.date.today().year
+    fail(years > this_year, f"year after {this_year} (the current year)",
+         "a target is an observed value; forecasts are made by the model.")
+    dup = pd.Series(list(zip(frame["iso3"], years))).duplicated(keep=False)
+    if dup.any():
+        raise DataError(f"{path}: duplicate (iso3, year) rows at lines {lines(dup)}; keep one row per country-year.")
+    fail(frame["value"] == "", "blank `value`", "fill in the value or delete the row (missing years are "
+         "simply left out of the file).")
+    values = pd.to_numeric(frame["value"], errors="coerce")
+    fail(values.isna() | ~np.isfinite(values.fillna(0)), "non-numeric `value`", "values must be numbers.")
+    if transform == "log":
+        fail(values <= min_value, f"`value` <= {min_value:g}, which the target's transform `log` cannot take",
+             f"values must be greater than {min_value:g} (or use transform = \"level\").")
+    elif transform == "logit":
+        fail((values <= 0) | (values >= 1), "`value` outside (0, 1), which the target's transform `logit` cannot take",
+             "give shares strictly between 0 and 1 (or use transform = \"level\").")
+    return pd.DataFrame({"iso3": frame["iso3"], "year": years.astype("int64"), "value": values.astype("float64")})
 
 
 def target_series(panel: pd.DataFrame, spec: TargetSpec, base: Path | None = None) -> pd.Series:
     """The target on the model scale, indexed like ``panel`` (NaN where unknown)."""
     if spec.file:
-        user = read_user_target(spec.file, panel["iso3"].unique(), base=base)
+        user = read_user_target(spec.file, panel["iso3"].unique(), base=base, transform=spec.transform,
+                                min_value=spec.min_value)
         raw = panel[["iso3", "year"]].merge(user, on=["iso3", "year"], how="left")["value"].to_numpy()
         raw = pd.Series(raw, index=panel.index, dtype="float64")
     else:

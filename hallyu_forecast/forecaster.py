@@ -155,6 +155,68 @@ def _scaled_pool(residuals: dict[int, np.ndarray], h: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.array([])
 
 
+# ------------------------------------------------------------------------------ serialisation
+# Fitted models are stored as JSON-able dicts plus LightGBM's own text format for every booster
+# (``to_dict``/``from_dict``); nothing is pickled, so loading a model folder never runs code.
+FORMAT_VERSION = 1
+_TUPLE_PARAMS = ("interval_levels", "covid_years")
+
+
+def _booster_text(model) -> str:
+    """LightGBM text format of a fitted LGBMRegressor or Booster."""
+    booster = getattr(model, "booster_", model)
+    return booster.model_to_string()
+
+
+def _booster_from_text(text: str, what: str):
+    import lightgbm as lgb
+
+    if not isinstance(text, str) or not text.startswith("tree"):
+        raise ModelError(f"{what} is not a LightGBM text model. Retrain the model with `hallyu-forecast train`.")
+    try:
+        return lgb.Booster(model_str=text)
+    except Exception as exc:  # LightGBMError on a truncated or edited file
+        raise ModelError(f"{what} is not a valid LightGBM model ({str(exc)[:120]}). "
+                         "Retrain the model with `hallyu-forecast train`.") from None
+
+
+def _json_params(params: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
+
+
+def _restore_params(params: dict) -> dict:
+    return {k: (tuple(v) if k in _TUPLE_PARAMS and isinstance(v, list) else v) for k, v in params.items()}
+
+
+def _arrays_to_json(arrays: dict) -> dict:
+    return {str(int(h)): [float(x) for x in np.asarray(a, dtype="float64")] for h, a in arrays.items()}
+
+
+def _arrays_from_json(data: dict) -> dict:
+    return {int(h): np.asarray(v, dtype="float64") for h, v in data.items()}
+
+
+def _widths_to_json(widths: dict) -> dict:
+    return {str(int(h)): {repr(float(level)): float(w) for level, w in d.items()} for h, d in widths.items()}
+
+
+def _widths_from_json(data: dict) -> dict:
+    return {int(h): {float(level): float(w) for level, w in d.items()} for h, d in data.items()}
+
+
+def _frame_to_json(frame: pd.DataFrame) -> dict:
+    return {"columns": list(frame.columns), "dtypes": [str(t) for t in frame.dtypes],
+            "data": {c: frame[c].tolist() for c in frame.columns}}
+
+
+def _frame_from_json(data: dict) -> pd.DataFrame:
+    frame = pd.DataFrame({c: data["data"][c] for c in data["columns"]}, columns=data["columns"])
+    for c, t in zip(data["columns"], data["dtypes"]):
+        if t in ("float64", "int64", "bool"):
+            frame[c] = frame[c].astype(t)
+    return frame
+
+
 class _Core:
     """One set of per-horizon LightGBM models sharing a drift (the unit refitted for calibration)."""
 
@@ -570,6 +632,89 @@ class HallyuForecaster(BaseEstimator):
         out["covid_adjusted"] = adjusted
         return out
 
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict:
+        """The fitted model as a JSON-able dict; boosters in LightGBM's text format under ``boosters``.
+
+        Returns
+        -------
+        dict
+            ``{"format": ..., "class": "HallyuForecaster", "params": ..., "state": ..., "boosters":
+            {"history/<h>": text, "new_market/<h>": text}}``; :meth:`from_dict` reverses it.
+
+        Examples
+        --------
+        >>> state = model.to_dict()                       # doctest: +SKIP
+        >>> same = HallyuForecaster.from_dict(state)      # doctest: +SKIP
+        """
+        self._check_fitted()
+        target = self.target_
+        if target is not None and not isinstance(target, dict):
+            from dataclasses import asdict
+
+            target = asdict(target)
+        state = {
+            "features_": list(self.features_), "nm_features_": list(self.nm_features_),
+            "horizons_": [int(h) for h in self.horizons_], "drift_": float(self.drift_),
+            "shrinkage_": float(self.shrinkage_), "covid_rho_": float(self.covid_rho_),
+            "n_train_": int(self.n_train_), "max_target_year_": int(self.max_target_year_),
+            "scores_": _arrays_to_json(self.scores_), "half_widths_": _widths_to_json(self.half_widths_),
+            "calibration_": _frame_to_json(self.calibration_), "levels_": _frame_to_json(self.levels_),
+            "target_": target, "history_horizons": sorted(int(h) for h in self.models_),
+        }
+        boosters = {f"history/{int(h)}": _booster_text(m) for h, m in self.models_.items()}
+        nm = None
+        if self.nm_model_ is not None:
+            nm = self.nm_model_.to_dict()
+            boosters.update({f"new_market/{k.split('/')[1]}": v for k, v in nm.pop("boosters").items()})
+        return {"format": FORMAT_VERSION, "class": type(self).__name__,
+                "params": _json_params(self.get_params()), "state": state, "new_market": nm,
+                "boosters": boosters}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "HallyuForecaster":
+        """Rebuild a fitted model from :meth:`to_dict` output (boosters become ``lightgbm.Booster``).
+
+        Raises
+        ------
+        ModelError
+            When the dict is not a serialised HallyuForecaster of a known format.
+        """
+        if not isinstance(data, dict) or data.get("class") != cls.__name__ or data.get("format") != FORMAT_VERSION:
+            raise ModelError(f"Not a serialised {cls.__name__} (format {FORMAT_VERSION}). "
+                             "Retrain the model with `hallyu-forecast train`.")
+        try:
+            model = cls(**_restore_params(data["params"]))
+            st, boosters = data["state"], data["boosters"]
+            model.models_ = {int(h): _booster_from_text(boosters[f"history/{int(h)}"], f"history booster h{h}")
+                             for h in st["history_horizons"]}
+            model.features_, model.nm_features_ = list(st["features_"]), list(st["nm_features_"])
+            model.horizons_ = tuple(int(h) for h in st["horizons_"])
+            for name in ("drift_", "shrinkage_", "covid_rho_"):
+                setattr(model, name, float(st[name]))
+            model.n_train_, model.max_target_year_ = int(st["n_train_"]), int(st["max_target_year_"])
+            model.scores_ = _arrays_from_json(st["scores_"])
+            model.half_widths_ = _widths_from_json(st["half_widths_"])
+            model.calibration_ = _frame_from_json(st["calibration_"])
+            model.levels_ = _frame_from_json(st["levels_"])
+            target = st.get("target_")
+            if target is not None:
+                from hallyu_forecast.features import TargetSpec
+
+                target = TargetSpec(**target)
+            model.target_ = target
+            nm = data.get("new_market")
+            if nm is not None:
+                nm = dict(nm, boosters={k: v for k, v in boosters.items() if k.startswith("new_market/")})
+                nm = NewMarketModel.from_dict(nm)
+            model.nm_model_ = nm
+        except ModelError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"The serialised {cls.__name__} is incomplete or corrupt ({type(exc).__name__}: "
+                             f"{str(exc)[:120]}). Retrain the model with `hallyu-forecast train`.") from None
+        return model
+
     def covid_anchor(self, frame: pd.DataFrame) -> pd.Series:
         """Target in the last normal year (2019) per row of ``frame`` (NaN if unknown)."""
         self._check_fitted()
@@ -679,6 +824,37 @@ class NewMarketModel(BaseEstimator):
                 s = np.abs(rows["y"] - rows["y"].mean()).to_numpy()
             self.half_widths_[h] = {float(l): conformal_quantile(s, float(l)) for l in self.interval_levels}
         return self
+
+    def to_dict(self) -> dict:
+        """The fitted model as a JSON-able dict, boosters in LightGBM's text format (see HallyuForecaster)."""
+        if not hasattr(self, "models_"):
+            raise ModelError("This NewMarketModel is not fitted yet. Call `fit(fm)` first.")
+        state = {"features_": list(self.features_), "horizons_": [int(h) for h in self.horizons_],
+                 "scores_": _arrays_to_json(self.scores_), "half_widths_": _widths_to_json(self.half_widths_)}
+        return {"format": FORMAT_VERSION, "class": type(self).__name__, "params": _json_params(self.get_params()),
+                "state": state, "boosters": {f"new_market/{int(h)}": _booster_text(m) for h, m in self.models_.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "NewMarketModel":
+        """Rebuild a fitted model from :meth:`to_dict` output."""
+        if not isinstance(data, dict) or data.get("class") != cls.__name__ or data.get("format") != FORMAT_VERSION:
+            raise ModelError(f"Not a serialised {cls.__name__} (format {FORMAT_VERSION}). "
+                             "Retrain the model with `hallyu-forecast train`.")
+        try:
+            model = cls(**_restore_params(data["params"]))
+            st = data["state"]
+            model.features_ = list(st["features_"])
+            model.horizons_ = tuple(int(h) for h in st["horizons_"])
+            model.models_ = {h: _booster_from_text(data["boosters"][f"new_market/{h}"], f"new-market booster h{h}")
+                             for h in model.horizons_}
+            model.scores_ = _arrays_from_json(st["scores_"])
+            model.half_widths_ = _widths_from_json(st["half_widths_"])
+        except ModelError:
+            raise
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"The serialised {cls.__name__} is incomplete or corrupt ({type(exc).__name__}: "
+                             f"{str(exc)[:120]}). Retrain the model with `hallyu-forecast train`.") from None
+        return model
 
     def predict_arrays(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         horizon = frame["horizon"].to_numpy()

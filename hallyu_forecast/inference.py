@@ -36,11 +36,12 @@ def resolve_model(model=None):
         return load_bundle(path)
     import mlflow.pyfunc
 
-    from hallyu_forecast.tracking import configure
+    from hallyu_forecast.tracking import configure, quiet
 
     configure()
     try:
-        loaded = mlflow.pyfunc.load_model(text)
+        with quiet():  # no MLflow warnings or download progress bars
+            loaded = mlflow.pyfunc.load_model(text)
     except Exception as exc:  # MlflowException, OSError, ...: all mean "cannot load this URI"
         raise ModelError(f"Model `{text}` could not be loaded ({type(exc).__name__}: {str(exc)[:200]}). "
                          "Pass an MLflow model URI such as runs:/<run_id>/model or models:/<name>/<version>, "

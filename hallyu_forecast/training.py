@@ -83,20 +83,26 @@ def log_drivers(result) -> None:
 
 
 def train(cfg, params: dict | None = None, register: str | None = None, run_backtest: bool = True,
-          track: bool = True, progress: Callable[[str], None] | None = None, drivers: bool = False):
+          track: bool = True, progress: Callable[[str], None] | None = None, drivers: bool = False,
+          alias: str | None = None):
     """Backtest ``cfg`` (optional), fit the final model and log both to MLflow.
 
     With ``drivers`` (the CLI's default), the drivers model of every target is cross-validated,
     fitted and decomposed once (:func:`hallyu_forecast.drivers.drivers`), kept with the bundle
     (``bundle.drivers``, saved in its ``drivers/`` folder) and its tables logged under ``drivers/``.
 
-    Returns ``(bundle, backtest_result or None, model_uri or None)``.
+    Returns ``(bundle, backtest_result or None, model_uri or None)``; the model URI is
+    ``runs:/<run_id>/model``. ``register`` names a registered model, ``alias`` (with
+    ``register``) points an alias such as ``champion`` at the new version.
     """
     from hallyu_forecast.evaluation import backtest
     from hallyu_forecast.panel import load_panel
 
+    from hallyu_forecast.bundle import spec_files
+
     say = progress or (lambda _text: None)
     cfg = with_params(cfg, params)
+    spec_files(cfg.specs())  # a target CSV the model could not carry fails now, not after fitting
     panel = load_panel()
 
     def work():
@@ -127,7 +133,7 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
             mlflow.log_metrics(backtest_metrics(result))
             tracking.log_frames(result.to_frames(), "backtest")
             mlflow.log_text(result.report(), "backtest/report.txt")
-        if getattr(bundle, "drivers", None) is not None:
+        if bundle.drivers is not None:
             log_drivers(bundle.drivers)
-        uri = tracking.log_model(bundle, panel, register=register)
+        uri = tracking.log_model(bundle, panel, register=register, alias=alias)
     return bundle, result, uri

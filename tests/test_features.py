@@ -165,6 +165,15 @@ def test_bring_your_own_target(spec_dir):
     assert jpn["target_last"] == pytest.approx(np.log(105))
 
 
+def test_user_target_logit_range(spec_dir):
+    (spec_dir / "share.csv").write_text("iso3,year,value\nJPN,2015,0.2\nFRA,2015,1.0\n", encoding="utf-8")
+    with open(spec_dir / "targets.toml", "a", encoding="utf-8") as fh:
+        fh.write('\n[target.share]\ndescription = "synthetic share"\nfile = "share.csv"\ntransform = "logit"\n')
+    with pytest.raises(DataError, match=r"share.csv: `value` outside \(0, 1\), which the target's transform `logit` "
+                                        r"cannot take at lines \[3\]"):
+        build_features(PANEL, load_feature_specs(spec_dir, PANEL.columns), target="share", origins=[2015])
+
+
 @pytest.mark.parametrize(
     ("csv_text", "message"),
     [
@@ -172,6 +181,13 @@ def test_bring_your_own_target(spec_dir):
         ("iso3,year,value\nJPN,2015,1\nJPN,2015,2\n", r"fans.csv: duplicate \(iso3, year\) rows at lines \[2, 3\]"),
         ("iso3,year,value\nJPN,2015,many\n", r"fans.csv: non-numeric `value` at lines \[2\]"),
         ("iso3,yr,value\nJPN,2015,1\n", r"fans.csv: expected column\(s\) \['year'\] not found"),
+        ("iso3,year,value\nJPN,2015,1\nJPN,2031,2\n", r"fans.csv: year after 20\d\d \(the current year\) at lines \[3\]"),
+        ("iso3,year,value\nKOR,2015,1\n", r"fans.csv: KOR \(Korea\) is the destination, not an origin country at lines \[2\]"),
+        ("iso3,year,value\nJPN,2015,1\nFRA,2015,0\nUSA,2015,-3\n",
+         r"fans.csv: `value` <= 0, which the target's transform `log` cannot take at lines \[3, 4\]"),
+        ("iso3,year,value\nJPN,2015,1\nFRA,2015,\n", r"fans.csv: blank `value` at lines \[3\]"),
+        ("iso3,year,value\nJPN,2015,1\n\nFRA,2015,2\n", r"fans.csv: blank `iso3` at lines \[3\]"),
+        ("iso3,year,value\nJPN,2015.5,1\n", r"fans.csv: `year` is not a whole number at lines \[2\]"),
     ],
 )
 def test_user_target_errors(spec_dir, csv_text, message):

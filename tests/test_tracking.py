@@ -91,3 +91,96 @@ def test_unwritable_store_is_a_clear_error(in_tmp):
     (in_tmp / "mlruns").write_text("a file where the store folder should be")
     with pytest.raises(ModelError, match=r"The MLflow store .*mlruns is not writable"):
         configure()
+
+
+# ------------------------------------------------------------------ CLI: output, quiet, concurrency
+def _cli(*args, cwd, env=None, **kw):
+    import subprocess
+    import sys
+
+    full = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    full.update(env or {})
+    return subprocess.Popen([sys.executable, "-m", "hallyu_forecast.cli", *args], cwd=cwd, env=full,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def _lines(stdout: str) -> dict[str, str]:
+    return {k.strip(): v.strip() for k, _, v in (ln.partition(": ") for ln in stdout.splitlines()) if v}
+
+
+def test_two_train_processes_on_a_fresh_store_both_survive_and_print_how_to_find_them(tmp_path):
+    import subprocess
+    import sys
+
+    import mlflow
+
+    procs = [_cli("train", "--no-backtest", cwd=tmp_path) for _ in range(2)]
+    outs = [p.communicate(timeout=240) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err[-2000:]
+        # quiet by default: no MLflow warnings, INFO lines, registration chatter or progress bars
+        assert "Warning" not in err and "INFO" not in err and "Downloading artifacts" not in err, err[-2000:]
+    store = (tmp_path / "mlruns" / "mlflow.db").resolve()
+    run_ids = []
+    for out, _ in outs:
+        info = _lines(out)
+        run_ids.append(info["MLflow run id"])
+        assert info["MLflow model URI"] == f"runs:/{run_ids[-1]}/model"
+        assert info["Browse the runs"] == f"mlflow ui --backend-store-uri sqlite:///{store}"
+    assert len(set(run_ids)) == 2
+    client = mlflow.MlflowClient(f"sqlite:///{store}")
+    runs = client.search_runs([client.get_experiment_by_name("hallyu_forecast/default").experiment_id])
+    assert sorted(r.info.run_id for r in runs) == sorted(run_ids)
+    assert {r.info.status for r in runs} == {"FINISHED"}
+    # The README's snippet, in a fresh process, exactly as written (from the folder holding ./mlruns)
+    snippet = ("import mlflow, hallyu_forecast as hf\n"
+               "mlflow.set_tracking_uri('sqlite:///mlruns/mlflow.db')\n"
+               f"model = mlflow.pyfunc.load_model('runs:/{run_ids[0]}/model')\n"
+               "panel = hf.load_panel()\n"
+               "print(model.predict(panel[panel['iso3'] == 'MEX'], params={'horizon': 2})['prediction'].iloc[0])\n")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Warning" not in done.stderr, done.stderr[-2000:]
+    expected = hf.predict("MEX", horizon=2)["prediction"].iloc[0]
+    assert float(done.stdout.strip()) == pytest.approx(expected, rel=1e-12)
+
+
+def test_unreachable_tracking_server_is_one_clear_line(tmp_path):
+    proc = _cli("train", "--no-backtest", cwd=tmp_path, env={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9",
+                                                             "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+                                                             "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in err
+    assert err.startswith("error: MLflow failed while starting the train run at http://127.0.0.1:9"), err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_alias_needs_register(tmp_path):
+    proc = _cli("train", "--no-backtest", "--no-track", "--alias", "champion", cwd=tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2 and "`--alias` needs `--register NAME`" in err
+
+
+def test_quiet_silences_mlflow_unless_verbose():
+    import logging
+
+    import mlflow  # noqa: F401  (configures MLflow's logger first)
+
+    from hallyu_forecast import tracking
+
+    logger = logging.getLogger("mlflow")
+    before = logger.level
+    with tracking.quiet():
+        assert logger.level == logging.WARNING
+        assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
+    assert logger.level == before
+    tracking.set_verbose(True)
+    try:
+        with tracking.quiet():
+            assert logger.level == before
+            assert os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR") != "false"
+    finally:
+        tracking.set_verbose(False)

@@ -64,3 +64,24 @@ def test_unknown_tuned_parameter(small_cfg):
 def test_missing_params_file(tmp_path):
     with pytest.raises(ConfigError, match=r"not found; run `hallyu-forecast tune` first"):
         read_params(tmp_path / "nope.json")
+
+
+def test_n_jobs_must_be_a_positive_integer(small_cfg, tmp_path):
+    with pytest.raises(ConfigError, match=r"`n_jobs` must be an integer greater than 0. Got 0."):
+        tune(small_cfg, n_trials=1, storage=f"sqlite:///{tmp_path / 's.db'}", track=False, n_jobs=0)
+
+
+def test_unreachable_postgres_is_a_config_error_without_password(small_cfg, tmp_path):
+    url = "postgresql://hf:secret@127.0.0.1:9/optuna"
+    with pytest.raises(ConfigError, match=r"Could not open the Optuna study `s` in postgresql://hf:\*\*\*@127.0.0.1:9"
+                                          r"/optuna .*Check that the database is reachable") as info:
+        tune(small_cfg, n_trials=1, storage=url, study_name="s", track=False)
+    assert "secret" not in str(info.value)
+
+
+@pytest.mark.slow
+def test_two_local_worker_processes_share_the_study(small_cfg, tmp_path):
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study, path = tune(small_cfg, n_trials=3, storage=storage, out=tmp_path / "b.json", track=False, n_jobs=2)
+    assert sorted(t.number for t in study.trials) == [0, 1, 2]
+    assert sorted(json.loads(path.read_text())["worker_trials"]) == [0, 1, 2]
