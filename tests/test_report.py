@@ -327,3 +327,18 @@ def test_phone_width_has_no_sideways_scrolling(shipped):
     attrs, _, _ = dom_state(host, tmp)
     assert attrs.get("data-inner-width") == "400"
     assert int(attrs["data-scroll-width"]) <= 400
+
+
+def _pdf_pages(pdf: Path) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
+def test_print_brief_fits_in_two_pages(shipped):
+    _, _, path, _, tmp = shipped
+    only = tmp / "brief-only.html"
+    only.write_text(path.read_text(encoding="utf-8").replace(
+        "</style>", "main>section:not(#brief){display:none}</style>"), encoding="utf-8")
+    pdf = tmp / "brief.pdf"
+    done = run_browser(only, tmp, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert done.returncode == 0 and pdf.is_file(), done.stderr[-2000:]
+    assert 1 <= _pdf_pages(pdf) <= 2
