@@ -82,6 +82,8 @@ def save_bundle(bundle: ModelBundle, path: str | Path, include_panel: bool = Fal
     (path / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n", encoding="utf-8")
     if include_panel and bundle.panel is not None:
         bundle.panel.to_parquet(path / "panel.parquet", index=False, compression="zstd")
+    from hallyu_forecast.drivers import save_bundle_drivers  # issue 8: the drivers part, drivers/
+    save_bundle_drivers(bundle, path)
     return path
 
 
@@ -105,4 +107,5 @@ def load_bundle(path: str | Path | None = None) -> ModelBundle:
     specs = load_feature_specs(path / "features", panel_columns=columns)
     wanted = set(meta["features"])
     specs = Specs(tuple(f for f in specs.features if f.name in wanted), specs.targets, specs.folder)
-    return ModelBundle(forecaster=forecaster, specs=specs, target=meta["target"], meta=meta, panel=panel)
+    from hallyu_forecast.drivers import load_bundle_drivers  # issue 8: attaches bundle.drivers (or None)
+    return load_bundle_drivers(ModelBundle(forecaster=forecaster, specs=specs, target=meta["target"], meta=meta, panel=panel), path)

@@ -22,7 +22,7 @@ def _train(args) -> int:
     cfg = _config(args)
     params = read_params(args.params) if args.params else None
     bundle, result, uri = train(cfg, params=params, register=args.register, run_backtest=not args.no_backtest,
-                                track=not args.no_track, progress=print)
+                                track=not args.no_track, progress=print, drivers=not args.no_drivers)
     if result is not None:
         print()
         print(result.report())
@@ -174,6 +174,7 @@ def register(sub) -> None:
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--out", help="also save the model bundle to this folder")
     p.add_argument("--save-default", action="store_true", help="replace the model shipped with the package")
+    p.add_argument("--no-drivers", action="store_true", help="do not fit the drivers model of levels nor store explain()'s refits (issue 8)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("backtest", help="rolling-origin backtest against naive baselines")

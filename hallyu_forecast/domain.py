@@ -87,29 +87,24 @@ def applicability(frame: pd.DataFrame, features: Iterable[str], reference: pd.Da
         frame["iso3"].isin(set(population_known)).to_numpy()
     own = np.zeros(len(frame), bool) if observed_target is None else \
         frame["iso3"].isin(set(observed_target)).to_numpy()
-    status, reason = [], []
-    for i in range(len(frame)):
-        k = int(round(observed[i] * len(features)))
-        if not populated[i]:
-            status.append("excluded")
-            reason.append("no population data")
-        elif own[i]:
-            status.append("in")
-            reason.append("")
-        elif observed[i] < MIN_OBSERVED_EXCLUDE:
-            status.append("excluded")
-            reason.append(f"too few observed covariates ({k} of {len(features)})")
-        elif observed[i] < MIN_OBSERVED_IN:
-            status.append("extrapolated")
-            reason.append(f"mostly missing covariates ({k} of {len(features)} observed)")
-        elif n_out[i] > MAX_OUT_OF_RANGE:
-            names = list(outside.columns[outside.iloc[i].to_numpy()])
-            status.append("extrapolated")
-            reason.append(f"{int(n_out[i])} covariates outside the training range ({', '.join(names[:4])}"
-                          + (", ..." if len(names) > 4 else "") + ")")
-        else:
-            status.append("in")
-            reason.append("")
+    n = len(features)
+    k = np.rint(observed * n).astype(int)
+    excluded_pop = ~populated
+    excluded_cov = populated & ~own & (observed < MIN_OBSERVED_EXCLUDE)
+    sparse = populated & ~own & ~excluded_cov & (observed < MIN_OBSERVED_IN)
+    far = populated & ~own & ~excluded_cov & ~sparse & (n_out > MAX_OUT_OF_RANGE)
+    status = np.select([excluded_pop, excluded_cov, sparse, far], ["excluded", "excluded", "extrapolated",
+                                                                 "extrapolated"], "in").astype(object)
+    reason = np.full(len(frame), "", dtype=object)
+    reason[excluded_pop] = "no population data"
+    for i in np.flatnonzero(excluded_cov):  # loops only over the (few) flagged rows
+        reason[i] = f"too few observed covariates ({k[i]} of {n})"
+    for i in np.flatnonzero(sparse):
+        reason[i] = f"mostly missing covariates ({k[i]} of {n} observed)"
+    for i in np.flatnonzero(far):
+        names = list(outside.columns[outside.iloc[i].to_numpy()])
+        reason[i] = (f"{int(n_out[i])} covariates outside the training range ({', '.join(names[:4])}"
+                     + (", ..." if len(names) > 4 else "") + ")")
     out = pd.DataFrame({"iso3": frame["iso3"].to_numpy(), "status": status, "reason": reason})
     out["domain"] = [s if s == "in" else f"{s}: {r}" for s, r in zip(status, reason)]
     out["observed_share"] = observed
@@ -123,7 +118,7 @@ def populated(panel: pd.DataFrame, year: int | None = None) -> set[str]:
     return set(rows.loc[rows["population"].notna(), "iso3"]) if "population" in rows else set(rows["iso3"])
 
 
-def check_alone(domain: pd.DataFrame, asked: list[str] | None, what: str = "a forecast") -> None:
+def check_alone(domain: pd.DataFrame, asked: list[str] | None, what: str = "forecast") -> None:
     """Raise :class:`DomainError` when the places asked for are all outside the domain.
 
     ``asked=None`` (every place) never raises: excluded places are simply dropped. Asked by
@@ -131,13 +126,16 @@ def check_alone(domain: pd.DataFrame, asked: list[str] | None, what: str = "a fo
     """
     if asked is None:
         return
-    sub = domain[domain["iso3"].isin(asked)]
+    sub = domain[domain["iso3"].isin(asked)].drop_duplicates("iso3", keep="last")
     bad = sub[sub["status"] != "in"]
     if len(sub) and len(bad) == len(sub):
         detail = "; ".join(f"{r.iso3}: {r.domain}" for r in bad.itertuples())
+        fix = ("Choose another country (uninhabited places and places with too few observed covariates are "
+               "never answered)") if (bad["status"] == "excluded").all() else \
+            ("Ask together with in-domain countries to get the answer flagged as an extrapolation, or choose "
+             "another country")
         raise DomainError(f"No {what} for {', '.join(bad['iso3'])}: outside the applicability domain ({detail}). "
-                          "Ask together with in-domain countries to get a flagged answer, or choose another "
-                          "country; the rule is documented in hallyu_forecast.domain.")
+                          f"{fix}; the rule is documented in hallyu_forecast.domain.")
 
 
 def drop_excluded(out: pd.DataFrame, domain: pd.DataFrame) -> pd.DataFrame:
@@ -148,3 +146,26 @@ def drop_excluded(out: pd.DataFrame, domain: pd.DataFrame) -> pd.DataFrame:
     out = out[keep.to_numpy()].copy()
     out["domain"] = out["iso3"].map(label).fillna("in").to_numpy()
     return out
+
+
+def frame_domain(frame: pd.DataFrame, roles: dict[str, str], panel: pd.DataFrame,
+                 origins: Iterable[int] | None = None) -> pd.DataFrame:
+    """The rule applied to a feature frame (``build_features`` rows), one row per (iso3, origin).
+
+    Covariates: every non-``history`` feature. Reference rows and "observed target": the rows
+    with a known target at the same origin (``y_origin``), i.e. what the forecaster learned from.
+    Used by :func:`hallyu_forecast.predict` and :func:`hallyu_forecast.explain`.
+    """
+    features = [f for f, r in roles.items() if r != "history" and f in frame.columns]
+    first = frame[frame["horizon"] == frame["horizon"].min()]
+    wanted = sorted(set(first["origin"])) if origins is None else sorted(set(int(o) for o in origins))
+    parts = []
+    for origin in wanted:
+        at = first[first["origin"] == origin].reset_index(drop=True)
+        ref = at[at["y_origin"].notna()]
+        dom = applicability(at, features, reference=ref if len(ref) else None,
+                            population_known=populated(panel, origin),
+                            observed_target=set(ref["iso3"]))
+        dom.insert(1, "origin", origin)
+        parts.append(dom)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["iso3", "origin"] + DOMAIN_COLUMNS[1:])

@@ -64,7 +64,9 @@ from __future__ import annotations
 
 import json
 import numbers
+import sys
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -515,14 +517,6 @@ def _separated(lo: pd.Series, hi: pd.Series, order: list) -> list[bool]:
     return out
 
 
-@dataclass
-class _TargetFit:
-    model: DriversModel
-    accuracy: pd.DataFrame
-    rows: pd.DataFrame  # every explained (iso3, year) with observed flag
-    target: dict
-
-
 def decompose(model: DriversModel, rows: pd.DataFrame, observed: pd.DataFrame, labels: dict[str, str],
               level: float = 0.9) -> dict[str, pd.DataFrame]:
     """Split, groups, countries and levers frames of one fitted drivers model (see module docstring).
@@ -782,30 +776,51 @@ def _json_default(value):
 
 
 # --------------------------------------------------------------------------- persistence
-def save_drivers(obj: DriversModel | dict, folder: str | Path) -> Path:
-    """Write fitted drivers model(s) to ``folder/drivers`` (LightGBM text + JSON, no pickle).
+def save_drivers(obj, folder: str | Path, refits: bool = False) -> Path:
+    """Write the drivers part of a model to ``folder/drivers`` (LightGBM text, JSON, parquet; no pickle).
 
-    ``obj`` is one :class:`DriversModel` or a dict target -> DriversModel.
+    Parameters
+    ----------
+    obj : DriversResult, dict target -> DriversModel, or DriversModel
+        A :class:`DriversResult` from :func:`drivers` keeps its tables (every interval already
+        computed from the refits, so answering for a country needs no refit) and its fitted models.
+    folder : path
+        The bundle folder; ``drivers/`` is created in it (replaced if present).
+    refits : bool
+        Also store the refit models (xz-compressed LightGBM text, about 45 KB each) so that new
+        rows can get intervals later; the tables already hold the intervals of every explained row.
     """
-    models = obj if isinstance(obj, dict) else {obj.target_: obj}
+    import lzma
+    import shutil
+
+    if isinstance(obj, DriversResult):
+        models = getattr(obj, "models", {}) or {}
+    elif isinstance(obj, dict):
+        models = obj
+    else:
+        models = {obj.target_: obj}
     root = Path(folder) / "drivers"
-    root.mkdir(parents=True, exist_ok=True)
-    index = {}
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
     for target, model in models.items():
         model._check_fitted()
         sub = root / target
-        sub.mkdir(exist_ok=True)
+        sub.mkdir()
         model.model_.booster_.save_model(str(sub / "model.txt"))
-        for b, (booster, _) in enumerate(model.refits_):
-            booster.save_model(str(sub / f"refit_{b:03d}.txt"))
+        if refits and model.refits_:
+            text = json.dumps([b.model_to_string() for b, _ in model.refits_])
+            (sub / "refits.json.xz").write_bytes(lzma.compress(text.encode("utf-8")))
         state = {"params": model.get_params(), "features_": model.features_, "roles_": model.roles_,
                  "groups_": model.groups_, "year_means_": {str(k): v for k, v in model.year_means_.items()},
                  "refit_countries_": [c for _, c in model.refits_], "countries_": model.countries_,
                  "dropped_": model.dropped_, "n_rows_": model.n_rows_, "n_countries_": model.n_countries_,
                  "target_": model.target_}
         (sub / "state.json").write_text(json.dumps(state, indent=1, default=_json_default) + "\n", encoding="utf-8")
-        index[target] = target
-    (root / "index.json").write_text(json.dumps({"targets": sorted(index)}, indent=1) + "\n", encoding="utf-8")
+    if isinstance(obj, DriversResult):
+        obj.save(root / "result")
+    index = {"targets": sorted(models), "result": isinstance(obj, DriversResult)}
+    (root / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
     return root
 
 
@@ -819,14 +834,27 @@ class _BoosterModel:
         return self.booster_.predict(X)
 
 
-def load_drivers(folder: str | Path) -> dict[str, DriversModel]:
-    """Read the drivers models written by :func:`save_drivers` (dict target -> DriversModel).
+def has_drivers(folder: str | Path) -> bool:
+    """Whether the bundle folder holds a drivers part."""
+    return (Path(folder) / "drivers" / "index.json").is_file()
+
+
+def load_drivers(folder: str | Path) -> DriversResult:
+    """Read the drivers part written by :func:`save_drivers`.
+
+    Returns
+    -------
+    DriversResult
+        Its tables (empty when only models were saved) and ``.models`` (target -> DriversModel;
+        ``refits_`` is empty unless they were saved).
 
     Raises
     ------
     ModelError
         When ``folder`` has no ``drivers/`` part (a model trained before the drivers model existed).
     """
+    import lzma
+
     import lightgbm as lgb
 
     root = Path(folder) / "drivers"
@@ -834,8 +862,9 @@ def load_drivers(folder: str | Path) -> dict[str, DriversModel]:
         raise ModelError(f"The model at {folder} has no drivers part (drivers/index.json). Retrain it with "
                          "`hallyu-forecast train` (which fits the drivers model), or call hf.drivers() without "
                          "`model=` to fit it now.")
-    out = {}
-    for target in json.loads((root / "index.json").read_text(encoding="utf-8"))["targets"]:
+    index = json.loads((root / "index.json").read_text(encoding="utf-8"))
+    models = {}
+    for target in index["targets"]:
         sub = root / target
         state = json.loads((sub / "state.json").read_text(encoding="utf-8"))
         params = state["params"]
@@ -843,13 +872,45 @@ def load_drivers(folder: str | Path) -> dict[str, DriversModel]:
             params["exclude_years"] = tuple(params["exclude_years"])
         model = DriversModel(**params)
         model.model_ = _BoosterModel(lgb.Booster(model_file=str(sub / "model.txt")))
-        model.refits_ = [(lgb.Booster(model_file=str(sub / f"refit_{b:03d}.txt")), countries)
-                         for b, countries in enumerate(state["refit_countries_"])]
+        model.refits_ = []
+        if (sub / "refits.json.xz").is_file():
+            texts = json.loads(lzma.decompress((sub / "refits.json.xz").read_bytes()).decode("utf-8"))
+            model.refits_ = [(lgb.Booster(model_str=t), c) for t, c in zip(texts, state["refit_countries_"])]
         model.year_means_ = {int(k): float(v) for k, v in state["year_means_"].items()}
         for key in ("features_", "roles_", "groups_", "countries_", "dropped_", "n_rows_", "n_countries_", "target_"):
             setattr(model, key, state[key])
-        out[target] = model
-    return out
+        models[target] = model
+    if index.get("result") and (root / "result" / "result.json").is_file():
+        result = DriversResult.load(root / "result")
+    else:
+        result = DriversResult(targets=sorted(models), frames={}, meta={})
+    result.models = models
+    return result
+
+
+def save_bundle_drivers(bundle, path: str | Path) -> None:
+    """Hook of :func:`hallyu_forecast.bundle.save_bundle` for the parts issue 8 adds to a bundle.
+
+    Writes ``bundle.drivers`` (``drivers/``) and ``bundle.explain_refits`` (the forecaster
+    explanation's refits, ``explain_refits.json.xz``) when the bundle has them.
+    """
+    found = getattr(bundle, "drivers", None)
+    if found is not None:
+        save_drivers(found, path)
+    refits = getattr(bundle, "explain_refits", None)
+    if refits:
+        from hallyu_forecast.explanation import save_refits
+
+        save_refits(refits, path)
+
+
+def load_bundle_drivers(bundle, path: str | Path):
+    """Hook of :func:`hallyu_forecast.bundle.load_bundle`: attach ``drivers`` and ``explain_refits`` (or None)."""
+    from hallyu_forecast.explanation import load_refits
+
+    bundle.drivers = load_drivers(path) if has_drivers(path) else None
+    bundle.explain_refits = load_refits(path)
+    return bundle
 
 
 # ------------------------------------------------------------------------------- drivers()
@@ -889,6 +950,7 @@ def domain_table(model: DriversModel, fm, panel: pd.DataFrame, year: int) -> pd.
     frame = fm.frame
     at = frame[(frame["horizon"] == frame["horizon"].min()) & (frame["origin"] == year)].reset_index(drop=True)
     reference = driver_rows(fm, model.exclude_years)
+    reference = reference[reference["year"] == year]  # same-year range, as predict() does (covariates trend)
     return applicability(at, model.features_, reference=reference, population_known=populated(panel, year),
                          observed_target=model.countries_)
 
@@ -934,7 +996,7 @@ def fit_target(target: str, panel: pd.DataFrame | None = None, specs=None, folds
     return final, frames, timings
 
 
-def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | None = None, folds: int = 5,
+def run(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | None = None, folds: int = 5,
             n_refits: int = 25, level: float = 0.9, seed: int = 0, bootstrap_reps: int = BOOT_REPS,
             model=None, horizon=None, skip_small: bool | None = None) -> DriversResult:
     """Why Hallyu levels differ between countries, per target: accuracy, split, levers, countries.
@@ -957,8 +1019,9 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
     bootstrap_reps : int
         Country-bootstrap replicates of the accuracy intervals.
     model : optional
-        A model bundle (folder or ModelBundle) whose stored drivers models are reused instead of
-        fitting new ones.
+        A model bundle (folder, ModelBundle or MLflow URI) whose drivers part (computed at training
+        time) is returned instead of fitting anew. Default: the shipped model's drivers part when
+        it has one and every other argument is at its default; otherwise the models are fitted now.
     horizon : None
         The drivers model explains levels: passing a horizon is an error.
     skip_small : bool, optional
@@ -977,7 +1040,7 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
 
     Examples
     --------
-    >>> result = drivers("youth_arrivals_per_capita", n_refits=5)   # doctest: +SKIP
+    >>> result = run("youth_arrivals_per_capita", n_refits=5)       # same as hf.drivers(...)  # doctest: +SKIP
     >>> print(result.format())                                      # doctest: +SKIP
     """
     from hallyu_forecast.features import load_feature_specs
@@ -991,11 +1054,9 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
     if isinstance(level, bool) or not 0 < float(level) < 1:
         raise ConfigError(f"`level` must be between 0 and 1 (e.g. 0.9). Got {level!r}.")
     started = time.perf_counter()
+    custom_panel = panel is not None
     panel = load_panel() if panel is None else panel
     specs = load_feature_specs(panel_columns=panel.columns)
-    stored = {}
-    if model is not None:
-        stored = _stored_drivers(model)
     if target is None:
         names = [t for t in DEFAULT_TARGETS if t in specs.targets]
         names += [t for t, s in specs.targets.items() if t not in names and t != "youth_share"
@@ -1007,6 +1068,19 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
         if unknown:
             raise ConfigError(f"Unknown target {unknown}; targets are {sorted(specs.targets)}.")
         skip = bool(skip_small)
+    stored = {}
+    defaults = (folds, n_refits, level, seed, bootstrap_reps) == (5, 25, 0.9, 0, BOOT_REPS)
+    if model is None and not custom_panel and defaults:
+        from hallyu_forecast.bundle import DEFAULT_MODEL_DIR
+
+        if has_drivers(DEFAULT_MODEL_DIR):  # the shipped model keeps the result computed at training time
+            model = DEFAULT_MODEL_DIR
+    if model is not None:
+        found = _stored_drivers(model)
+        known = set(found.targets) | set(found.meta.get("skipped", {}))
+        if found.frames and all(t in known for t in names):
+            return _select(found, [t for t in names if t in found.targets])
+        stored = getattr(found, "models", {}) or {}
     frames: dict[str, list] = {k: [] for k in FRAMES}
     meta = {"targets": {}, "folds": folds, "n_refits": n_refits, "level": level, "seed": seed,
             "timings": {}, "skipped": {}}
@@ -1038,7 +1112,15 @@ def drivers(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | 
     return result
 
 
-def _stored_drivers(model) -> dict[str, DriversModel]:
+def _select(result: DriversResult, names: list[str]) -> DriversResult:
+    frames = {k: v[v["target"].isin(names)].reset_index(drop=True) if "target" in v else v
+              for k, v in result.frames.items()}
+    out = DriversResult(targets=[t for t in result.targets if t in names], frames=frames, meta=result.meta)
+    out.models = {k: v for k, v in (getattr(result, "models", {}) or {}).items() if k in names}
+    return out
+
+
+def _stored_drivers(model) -> DriversResult:
     from hallyu_forecast.inference import resolve_model
 
     bundle = resolve_model(model)
@@ -1049,20 +1131,97 @@ def _stored_drivers(model) -> dict[str, DriversModel]:
     return found
 
 
-def fit_all(panel: pd.DataFrame | None = None, targets: Iterable[str] | None = None, n_refits: int = 25,
-            seed: int = 0) -> dict[str, DriversModel]:
-    """Fit (without CV) the drivers model of every target with enough countries (what ``train`` stores)."""
-    from hallyu_forecast.features import build_features, load_feature_specs
+class _CallableModule(types.ModuleType):
+    """``hallyu_forecast.drivers`` is the module *and* ``hf.drivers()``: calling it calls :func:`run`.
+
+    The package exposes ``hf.drivers(...)`` lazily, but importing this submodule makes
+    ``hallyu_forecast.drivers`` the module (Python sets the attribute on the parent package), so
+    the module itself must be callable for both spellings to work in any import order.
+    """
+
+    def __call__(self, *args, **kwargs) -> DriversResult:
+        return run(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+_CallableModule.__call__.__doc__ = run.__doc__
+drivers = sys.modules[__name__]
+
+
+# ------------------------------------------------------------------ new markets: one model or two?
+def compare_new_markets(config=None, panel: pd.DataFrame | None = None, bootstrap_reps: int = BOOT_REPS,
+                        model: DriversModel | None = None) -> pd.DataFrame:
+    """Leave-countries-out forecasts of new markets: the forecaster's new-market model vs the drivers model.
+
+    Same folds, origins and rows as :func:`hallyu_forecast.evaluation.evaluate_new_markets` (the
+    forecaster's covariates-only LightGBM per horizon, and the global / continent means). The
+    drivers model, fitted on the training countries' country-years up to the origin, forecasts a
+    held-out country at ``t + h`` as ``m(t) + h * drift + f(x_t)`` (the training countries' mean
+    level at the origin, their pooled drift, the drivers model's relative level).
+
+    Returns
+    -------
+    DataFrame
+        horizon, model (new_market, drivers, global_mean, continent_mean), rmse, n, ratio =
+        RMSE(drivers) / RMSE(model) with a 95% country-bootstrap interval (ratio_lo, ratio_hi).
+    """
+    from hallyu_forecast.config import ExperimentConfig, load_config
+    from hallyu_forecast.evaluation import bootstrap_ratio, evaluate_new_markets
+    from hallyu_forecast.forecaster import pooled_drift, training_rows
     from hallyu_forecast.panel import load_panel
 
+    cfg = config if isinstance(config, ExperimentConfig) else load_config(config)
     panel = load_panel() if panel is None else panel
-    specs = load_feature_specs(panel_columns=panel.columns)
-    names = list(targets) if targets is not None else [t for t in DEFAULT_TARGETS if t in specs.targets]
-    out = {}
-    for name in names:
-        fm = build_features(panel, specs=specs, target=name, horizons=[1])
-        rows = driver_rows(fm, COVID_YEARS)
-        if rows["iso3"].nunique() < MIN_COUNTRIES:
-            continue
-        out[name] = DriversModel(n_refits=n_refits, random_state=seed).fit(fm)
-    return out
+    base = model if model is not None else DriversModel(n_refits=0)
+    build = lambda countries: cfg.build_features(panel, reference_countries=countries)  # noqa: E731
+    _, preds = evaluate_new_markets(cfg, build, cfg.make_forecaster())
+    if preds.empty:
+        raise DataError("No new-market forecasts to compare (no held-out country has a target at origin + h).")
+    frame = build(None).frame
+    have = sorted(frame.loc[frame["y"].notna(), "iso3"].unique())
+    rng = np.random.default_rng(cfg.seed)  # the folds of evaluate_new_markets
+    order = np.array(have)[rng.permutation(len(have))]
+    folds = [list(order[i::cfg.lco_folds]) for i in range(cfg.lco_folds)]
+    key = ["iso3", "origin", "horizon"]
+    nm = preds[preds["model"] == "new_market"].set_index(key)
+    parts = []
+    for held in folds:
+        train_countries = [c for c in have if c not in set(held)]
+        fm = build(train_countries)
+        f = fm.frame
+        for origin in cfg.split.origins:
+            known = f["iso3"].isin(train_countries) & (f["origin"] <= origin)
+            sub = _subset_mask(fm, known.to_numpy())
+            if driver_rows(sub)["iso3"].nunique() < 2:
+                continue
+            fitted = DriversModel(**{**base.get_params(), "n_refits": 0, "exclude_years": ()}).fit(sub)
+            drift = pooled_drift(training_rows(f[f["iso3"].isin(train_countries) & cfg.split.train_mask(f, origin)],
+                                               cfg.exclude_covid_targets))
+            test = f[f["iso3"].isin(held) & (f["origin"] == origin)]
+            test = test[test.set_index(key).index.isin(nm.index)]
+            if test.empty:
+                continue
+            rel = fitted.model_.predict(test[fitted.features_].to_numpy(float))
+            pred = _year_mean_of(fitted.year_means_, test["origin"]) + test["horizon"].to_numpy(float) * drift + rel
+            parts.append(pd.DataFrame({"iso3": test["iso3"].to_numpy(), "origin": origin,
+                                       "horizon": test["horizon"].to_numpy(), "drivers": pred}))
+    dpred = pd.concat(parts, ignore_index=True).set_index(key)
+    wide = preds.pivot_table(index=key, columns="model", values="prediction").join(
+        preds[preds["model"] == "new_market"].set_index(key)["y"]).join(dpred, how="inner").reset_index()
+    rows = []
+    for h, g in wide.groupby("horizon"):
+        err_d = g["y"] - g["drivers"]
+        for name in ("drivers", "new_market", "global_mean", "continent_mean"):
+            err = g["y"] - g[name]
+            r, lo, hi = (np.nan,) * 3
+            if name != "drivers":
+                r, lo, hi = bootstrap_ratio(err_d, err, g["iso3"], reps=bootstrap_reps, seed=cfg.seed)
+            rows.append({"horizon": int(h), "model": name, "rmse": float(np.sqrt(np.mean(err ** 2))),
+                         "n": int(len(g)), "ratio": r, "ratio_lo": lo, "ratio_hi": hi})
+    return pd.DataFrame(rows)
+
+
+def _subset_mask(fm, mask: np.ndarray):
+    from dataclasses import replace
+
+    return replace(fm, frame=fm.frame[mask].reset_index(drop=True))

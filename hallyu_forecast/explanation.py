@@ -466,7 +466,7 @@ def _interval(values: np.ndarray, point: float, level: float) -> tuple[float, fl
 
 # --------------------------------------------------------------------------- model access
 def _resolve(model, specs, panel):
-    """(forecaster, specs, target name, description of the model)."""
+    """(forecaster, specs, target name, description of the model, its panel, the bundle or None)."""
     from hallyu_forecast.bundle import ModelBundle
     from hallyu_forecast.features import Specs, load_feature_specs
 
@@ -474,9 +474,10 @@ def _resolve(model, specs, panel):
         from hallyu_forecast.inference import resolve_model
 
         bundle = resolve_model(model)
-        what = {None: "shipped default model"}.get(model, "model bundle" if isinstance(model, ModelBundle)
-                                                    else f"model {model}")
-        return bundle.forecaster, bundle.specs, bundle.target, what, bundle.panel
+        # (a ModelBundle is unhashable: no dict lookup on it)
+        what = "shipped default model" if model is None else \
+            ("model bundle" if isinstance(model, ModelBundle) else f"model {model}")
+        return bundle.forecaster, bundle.specs, bundle.target, what, bundle.panel, bundle
     if not hasattr(model, "models_") or not hasattr(model, "features_"):
         kind = type(model).__name__
         if hasattr(model, "get_params") and hasattr(model, "fit") and kind == "HallyuForecaster":
@@ -488,7 +489,7 @@ def _resolve(model, specs, panel):
     elif not isinstance(specs, Specs):
         specs = load_feature_specs(specs, panel_columns=panel.columns if panel is not None else None)
     target = getattr(getattr(model, "target_", None), "name", None) or specs.default_target
-    return model, specs, target, type(model).__name__, None
+    return model, specs, target, type(model).__name__, None, None
 
 
 def _check_groups(model, specs) -> dict[str, tuple[str, str]]:
@@ -616,6 +617,106 @@ def _refit(model, train_fm, horizon: int, seed: int, rng: np.random.Generator | 
     return est.fit(replace(train_fm, frame=frame))
 
 
+def _make_refit(model, train_fm, horizon: int, b: int, uncertainty: str, random_state: int):
+    """The ``b``-th refit of explain() (same draws whether computed at call time or at training time)."""
+    rng = np.random.default_rng([random_state, b]) if uncertainty != "seed" else None
+    seed = int(random_state) * 1000 + 1 + b
+    return _refit(model, train_fm, horizon, seed, rng, SUBSAMPLE_FRACTION if uncertainty == "subsample" else None)
+
+
+# ------------------------------------------------------------- refits stored at training time
+REFITS_FILE = "explain_refits.json.xz"
+
+
+def _refit_settings(horizon: int, n_refits: int, uncertainty: str, random_state: int) -> dict:
+    return {"horizon": int(horizon), "n_refits": int(n_refits), "uncertainty": str(uncertainty),
+            "random_state": int(random_state), "fraction": SUBSAMPLE_FRACTION}
+
+
+def fit_refits(bundle, horizon: int = 1, n_refits: int = 20, uncertainty: str = "subsample",
+               random_state: int = 0, panel: pd.DataFrame | None = None) -> dict:
+    """Fit explain()'s refits once (``train`` calls this) so that explain() needs no refit at call time.
+
+    Each refit keeps what the attribution needs: its LightGBM models for ``horizon`` (history and
+    new-market, as LightGBM text), drift, shrinkage and COVID persistence; explain() rebuilds a
+    view of the bundle's forecaster around them (:func:`_refit_view`). The draws are the same as
+    explain() would make at call time with the same settings (same seeds and country subsamples).
+
+    Returns
+    -------
+    dict
+        {"settings": ..., "refits": [...]} (JSON-able; saved as ``explain_refits.json.xz``).
+    """
+    from hallyu_forecast.features import build_features
+
+    model = bundle.forecaster
+    panel = bundle.load_panel() if panel is None else panel
+    fm = build_features(panel, specs=bundle.specs, target=bundle.target, horizons=[horizon])
+    frame = fm.frame
+    max_year = int(getattr(model, "max_target_year_", frame.loc[frame["y"].notna(), "target_year"].max()))
+    train_fm = replace(fm, frame=frame[frame["y"].notna() & (frame["target_year"] <= max_year)].reset_index(drop=True))
+    refits = []
+    for b in range(n_refits):
+        refit = _make_refit(model, train_fm, horizon, b, uncertainty, random_state)
+        nm = refit.nm_models_.get(horizon)
+        refits.append({"drift_": float(refit.drift_), "shrinkage_": float(_tree_scale(refit)),
+                       "covid_rho_": float(getattr(refit, "covid_rho_", getattr(model, "covid_rho_", 0.5))),
+                       "model": refit.models_[horizon].booster_.model_to_string(),
+                       "nm_model": nm.booster_.model_to_string() if nm is not None else None})
+    return {"settings": _refit_settings(horizon, n_refits, uncertainty, random_state), "refits": refits}
+
+
+def save_refits(refits: dict, folder: str | Path) -> Path:
+    """Write :func:`fit_refits`' output to ``folder/explain_refits.json.xz`` (xz-compressed JSON)."""
+    import lzma
+
+    path = Path(folder) / REFITS_FILE
+    plain = {"settings": refits["settings"],
+             "refits": [{k: v for k, v in r.items() if not k.startswith("_")} for r in refits["refits"]]}
+    path.write_bytes(lzma.compress(json.dumps(plain).encode("utf-8")))
+    return path
+
+
+def load_refits(folder: str | Path) -> dict | None:
+    """Read the stored refits of a bundle folder (None when it has none)."""
+    import lzma
+
+    path = Path(folder) / REFITS_FILE
+    if not path.is_file():
+        return None
+    return json.loads(lzma.decompress(path.read_bytes()).decode("utf-8"))
+
+
+def _matching_refits(stored: dict | None, horizon: int, n_refits: int, uncertainty: str, random_state: int):
+    if not stored:
+        return None
+    return stored if stored.get("settings") == _refit_settings(horizon, n_refits, uncertainty, random_state) else None
+
+
+def _refit_view(model, state: dict, horizon: int):
+    """A shallow copy of ``model`` whose trees, drift, shrinkage and COVID persistence are a stored refit's."""
+    import copy
+
+    import lightgbm as lgb
+
+    # parsing LightGBM text takes ~10 ms per model: parse once per loaded bundle, then reuse
+    if "_boosters" not in state:
+        state["_boosters"] = (lgb.Booster(model_str=state["model"]),
+                              lgb.Booster(model_str=state["nm_model"]) if state.get("nm_model") else None)
+    tree, nm_tree = state["_boosters"]
+    view = copy.copy(model)
+    view.models_ = {horizon: tree}
+    view.drift_ = state["drift_"]
+    view.shrinkage_ = state["shrinkage_"]
+    view.covid_rho_ = state["covid_rho_"]
+    view.horizons_ = (horizon,)
+    if nm_tree is not None and getattr(model, "nm_model_", None) is not None:
+        nm = copy.copy(model.nm_model_)
+        nm.models_ = {horizon: nm_tree}
+        view.nm_model_ = nm
+    return view
+
+
 def _draw_rows(refit: int, contrib: pd.DataFrame, rows: pd.DataFrame, role_of, group_of) -> list[dict]:
     out = []
     for wh in (True, False):
@@ -707,7 +808,8 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
         raise ConfigError(f"`uncertainty` must be 'subsample', 'bootstrap' or 'seed'. Got {uncertainty!r}.")
     if not (isinstance(level, (int, float)) and 0 < float(level) < 1):
         raise ConfigError(f"`level` must be between 0 and 1 (e.g. 0.9). Got {level!r}.")
-    model_obj, specs_obj, target_name, what, bundle_panel = _resolve(model, specs, panel)
+    panel_arg = panel
+    model_obj, specs_obj, target_name, what, bundle_panel, bundle_obj = _resolve(model, specs, panel)
     panel_source = "embedded" if panel is None and bundle_panel is None else "custom"
     if panel is None:
         panel = bundle_panel if bundle_panel is not None else load_panel()
@@ -755,6 +857,16 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
         if has_nm and (include_new_markets or codes is not None):
             keep |= (~explain_rows["iso3"].isin(hist_countries)).to_numpy()
     explain_rows = explain_rows[keep].reset_index(drop=True)
+    # applicability domain (issue 8): no explanation for excluded places, extrapolations flagged
+    from hallyu_forecast.domain import check_alone, frame_domain
+
+    domain = frame_domain(frame, fm.roles, panel, origins=origins)
+    if codes is not None:
+        check_alone(domain[domain["iso3"].isin(set(explain_rows["iso3"]))], codes, "explanation")
+    dom_key = domain.set_index(["iso3", "origin"])
+    key = pd.MultiIndex.from_frame(explain_rows[["iso3", "origin"]])
+    explain_rows = explain_rows[(dom_key["status"].reindex(key).fillna("in") != "excluded").to_numpy()]
+    explain_rows = explain_rows.reset_index(drop=True)
     if codes is not None:
         lost = sorted(set(codes) - set(explain_rows["iso3"]))
         if lost:
@@ -798,6 +910,7 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     names = load_countries().set_index("iso3")["name"]
     rows = explain_rows[["iso3", "origin", "horizon", "target_year", "y_origin", "y"]].copy()
     rows.insert(1, "name", rows["iso3"].map(names).fillna(rows["iso3"]).astype(str))
+    rows["domain"] = dom_key["domain"].reindex(pd.MultiIndex.from_frame(rows[["iso3", "origin"]])).fillna("in").to_numpy()
     rows.insert(5, "model", pred["model"].astype(str).to_numpy())
     rows["prediction"] = pred["prediction"].to_numpy(float)
     rows["base_value"] = base
@@ -813,11 +926,16 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     # ---- refits
     t_refit = time.perf_counter()
     draws: list[tuple] = []
+    # refits computed once at training time and kept with the bundle (issue 8), when they match
+    stored = None
+    if panel_arg is None and specs is None and bundle_obj is not None:
+        stored = _matching_refits(getattr(bundle_obj, "explain_refits", None), horizon, n_refits, uncertainty,
+                                  random_state)
     for b in range(n_refits):
-        rng = np.random.default_rng([random_state, b]) if uncertainty != "seed" else None
-        seed = int(random_state) * 1000 + 1 + b
-        refit = _refit(model_obj, train_fm, horizon, seed, rng,
-                       SUBSAMPLE_FRACTION if uncertainty == "subsample" else None)
+        if stored is not None:
+            refit = _refit_view(model_obj, stored["refits"][b], horizon)
+        else:
+            refit = _make_refit(model_obj, train_fm, horizon, b, uncertainty, random_state)
         mean_b = _anchor_mean(refit, _training(refit, train_fm.frame), horizon)
         c_b, base_b, pred_b, _ = _attribute(refit, explain_rows, terms, horizon, mean_b)
         used = pred_b["model"].to_numpy() != "none"
@@ -841,6 +959,7 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
         "shap_version": _version("shap"),
         "lightgbm_version": _version("lightgbm"),
         "refit_seconds": round(time.perf_counter() - t_refit, 3),
+        "refits_stored": stored is not None,
         "seconds": round(time.perf_counter() - started, 3),
     }
     target = {"name": tspec.name, "description": tspec.description, "measures": tspec.measures,

@@ -19,7 +19,7 @@ from hallyu_forecast.errors import ConfigError, ModelError
 OUTPUT_COLUMNS = [
     "iso3", "country", "origin", "horizon", "target_year", "prediction", "lower", "upper",
     "lower_95", "upper_95", "prediction_natural", "prediction_arrivals", "lower_arrivals",
-    "upper_arrivals", "model", "note",
+    "upper_arrivals", "model", "note", "domain",
 ]
 
 
@@ -116,6 +116,13 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
     fm = bundle.features(panel, origins=[int(origin)], horizons=horizons, countries=codes)
     out = model.predict(fm)
     out = out[out["model"] != "none"].reset_index(drop=True)
+    # applicability domain (issue 8): drop uninhabited / covariate-less places, flag extrapolations
+    from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain
+
+    every = bundle.features(panel, origins=[int(origin)], horizons=horizons[:1])
+    domain = frame_domain(every.frame, every.roles, panel, origins=[int(origin)])
+    check_alone(domain, None if countries is None else codes, "forecast")
+    out = drop_excluded(out, domain).reset_index(drop=True)
     if countries is not None:
         lost = sorted(set(codes) - set(out["iso3"]))
         if lost:
@@ -166,7 +173,8 @@ def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterabl
         lower_95, upper_95 (model scale, e.g. log youth arrivals per 100k), prediction_natural
         (back-transformed), prediction_arrivals, lower_arrivals, upper_arrivals (persons, using the
         population known at the origin), model ("history" or "new_market": which model answered),
-        note.
+        note, domain ("in" or "extrapolated: <reason>", see :mod:`hallyu_forecast.domain`; places
+        excluded by that rule get no row, and asked for alone raise :class:`DomainError`).
 
     Examples
     --------

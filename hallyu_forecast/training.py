@@ -50,9 +50,45 @@ def backtest_metrics(result) -> dict[str, float]:
     return metrics
 
 
+def fit_drivers(bundle, panel: pd.DataFrame, say: Callable[[str], None]) -> None:
+    """Fit the drivers model of every target and explain()'s refits once; keep them with ``bundle`` (issue 8)."""
+    from hallyu_forecast.drivers import drivers
+
+    from hallyu_forecast.explanation import fit_refits
+
+    start = time.perf_counter()
+    bundle.drivers = drivers(panel=panel)
+    say(f"drivers model ({', '.join(bundle.drivers.targets)}) fitted in {time.perf_counter() - start:.1f}s")
+    start = time.perf_counter()
+    bundle.explain_refits = fit_refits(bundle, panel=panel)  # explain()'s refits, once, kept with the model
+    say(f"explanation refits (horizon 1) fitted in {time.perf_counter() - start:.1f}s")
+
+
+def log_drivers(result) -> None:
+    """Log the drivers tables, the brief and headline metrics to the active MLflow run."""
+    import mlflow
+
+    from hallyu_forecast import tracking
+
+    tracking.log_frames(result.to_frames(), "drivers")
+    mlflow.log_dict(result.brief(), "drivers/brief.json")
+    mlflow.log_text(result.format(), "drivers/report.txt")
+    metrics = {}
+    for target, b in result.brief()["targets"].items():
+        metrics[f"drivers_rmse_{target}"] = b["rmse"]
+        metrics[f"drivers_ratio_vs_global_mean_{target}"] = b["ratio_vs_global_mean"][0]
+        for role, (share, _lo, _hi) in b["split"].items():
+            metrics[f"drivers_share_{role}_{target}"] = share
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v == v})
+
+
 def train(cfg, params: dict | None = None, register: str | None = None, run_backtest: bool = True,
-          track: bool = True, progress: Callable[[str], None] | None = None):
+          track: bool = True, progress: Callable[[str], None] | None = None, drivers: bool = False):
     """Backtest ``cfg`` (optional), fit the final model and log both to MLflow.
+
+    With ``drivers`` (the CLI's default), the drivers model of every target is cross-validated,
+    fitted and decomposed once (:func:`hallyu_forecast.drivers.drivers`), kept with the bundle
+    (``bundle.drivers``, saved in its ``drivers/`` folder) and its tables logged under ``drivers/``.
 
     Returns ``(bundle, backtest_result or None, model_uri or None)``.
     """
@@ -72,6 +108,8 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
         start = time.perf_counter()
         bundle = fit_final(cfg, panel)
         say(f"final model fitted in {time.perf_counter() - start:.1f}s")
+        if drivers:
+            fit_drivers(bundle, panel, say)
         return result, bundle
 
     if not track:
@@ -89,5 +127,7 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
             mlflow.log_metrics(backtest_metrics(result))
             tracking.log_frames(result.to_frames(), "backtest")
             mlflow.log_text(result.report(), "backtest/report.txt")
+        if getattr(bundle, "drivers", None) is not None:
+            log_drivers(bundle.drivers)
         uri = tracking.log_model(bundle, panel, register=register)
     return bundle, result, uri
