@@ -237,17 +237,46 @@ def test_render_report_rejects_bad_input(synthetic, tmp_path):
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     import hallyu_forecast as hf
+    from hallyu_forecast.errors import ModelError
+    from hallyu_forecast.inference import resolve_model
 
     tmp = tmp_path_factory.mktemp("shipped")
     ex = explain(n_refits=2)
     forecasts = hf.predict(horizon=[1, 2, 3])
-    drivers = hf.drivers("youth_arrivals_per_capita", n_refits=4, bootstrap_reps=100)
+    try:  # the drivers part stored with the shipped model (fast); else a small fit
+        drivers = hf.drivers("youth_arrivals_per_capita", model=resolve_model())
+    except ModelError:
+        drivers = hf.drivers("youth_arrivals_per_capita", n_refits=4, bootstrap_reps=100)
     start = time.perf_counter()
     path = render_report(ex, tmp / "report.html", forecasts=forecasts, drivers=drivers)
     return ex, drivers, path, time.perf_counter() - start, tmp
 
 
-def test_shipped_report_is_light_and_self_contained(shipped):
+@pytest.fixture(scope="module")
+def loaded(shipped):
+    """The shipped report after load (DOM node count recorded before anything is opened)."""
+    path, tmp = shipped[2], shipped[4]
+    return dom_state(with_probe(path, PROBE_LOAD, "load.html"), tmp)
+
+
+@pytest.fixture(scope="module")
+def probed(shipped):
+    """Search probes (four queries, then Enter), then every country opened."""
+    path, tmp = shipped[2], shipped[4]
+    return dom_state(with_probe(path, PROBE_SEARCH + PROBE_OPEN_ALL, "probed.html"), tmp)
+
+
+PROBE_SEARCH = """
+var out = ['VNM', 'usa', 'turkiye', 'ivory'].map(function (q) { return q + '=' + window.__hallyuSearch(q)[0]; });
+document.body.setAttribute('data-search', out.join(','));
+var box = document.getElementById('country-search');
+box.value = 'ivory'; box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+var det = document.getElementById('c-CIV');
+document.body.setAttribute('data-enter', String(det.open && !!det.querySelector('svg[data-chart]')));
+"""
+
+
+def test_shipped_report_is_light_and_self_contained(shipped, loaded):
     ex, drivers, path, seconds, tmp = shipped
     assert seconds < 20, f"render took {seconds:.1f}s"
     text = path.read_text(encoding="utf-8")
@@ -257,16 +286,16 @@ def test_shipped_report_is_light_and_self_contained(shipped):
     assert "@media print" in text and "break-inside:avoid" in text
     for gone in ("ATA", "BVT", "HMD"):  # uninhabited: neither mapped nor listed
         assert f'id="c-{gone}"' not in text and f'data-iso3="{gone}"' not in text
-    attrs, _, stderr = dom_state(with_probe(path, PROBE_LOAD, "load.html"), tmp)
+    attrs, _, stderr = loaded
     assert int(attrs["data-dom-nodes"]) < 8000  # was 58,000
     assert attrs["data-charts-failed"] == "" and attrs["data-js-errors"] == ""
     assert int(attrs["data-charts-rendered"]) >= int(attrs["data-charts-expected"]) > 0
     assert console_errors(stderr) == []
 
 
-def test_brief_numbers_equal_the_drivers_object(shipped):
-    ex, drivers, path, _, tmp = shipped
-    _, dom, _ = dom_state(path, tmp)
+def test_brief_numbers_equal_the_drivers_object(shipped, loaded):
+    drivers = shipped[1]
+    dom = loaded[1]
     brief = dom[dom.index('id="brief"'):dom.index('id="drivers"')]
     shown = dict(re.findall(r'data-brief="([a-z_]+)">([^<]*)<', brief))
     b = drivers.brief()["targets"]["youth_arrivals_per_capita"]
@@ -280,26 +309,16 @@ def test_brief_numbers_equal_the_drivers_object(shipped):
     assert "not causal" in brief and "2023" in brief  # the caveat, and forecasts labelled with their years
 
 
-def test_search_finds_codes_and_other_names_and_enter_opens(shipped):
-    _, _, path, _, tmp = shipped
-    probe = """
-    var out = ['VNM', 'usa', 'turkiye', 'ivory'].map(function (q) { return q + '=' + window.__hallyuSearch(q)[0]; });
-    document.body.setAttribute('data-search', out.join(','));
-    var box = document.getElementById('country-search');
-    box.value = 'ivory'; box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
-    var det = document.getElementById('c-CIV');
-    document.body.setAttribute('data-enter', String(det.open && !!det.querySelector('svg[data-chart]')));
-    """
-    attrs, _, stderr = dom_state(with_probe(path, probe, "search.html"), tmp)
+def test_search_finds_codes_and_other_names_and_enter_opens(probed):
+    attrs, _, stderr = probed
     assert attrs.get("data-search") == "VNM=VNM,usa=USA,turkiye=TUR,ivory=CIV"
     assert attrs.get("data-enter") == "true"
     assert "data-probe-error" not in attrs and attrs.get("data-js-errors") == ""
     assert console_errors(stderr) == []
 
 
-def test_every_forecast_point_has_a_tooltip(shipped):
-    _, _, path, _, tmp = shipped
-    attrs, dom, stderr = dom_state(with_probe(path, PROBE_OPEN_ALL, "open.html"), tmp)
+def test_every_forecast_point_has_a_tooltip(probed):
+    attrs, dom, stderr = probed
     assert "data-probe-error" not in attrs, attrs.get("data-probe-error")
     assert int(attrs["data-forecast-points"]) > 400  # three years for every forecast place
     assert attrs["data-empty-tooltips"] == "0" and attrs["data-empty-marks"] == "0"
