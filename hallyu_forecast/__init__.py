@@ -10,6 +10,7 @@ no side effects:
 - :func:`predict` — forecasts with prediction intervals from the shipped or any MLflow model
 - :func:`explain` — SHAP attributions grouped as government support vs local conditions
 - :func:`drivers` — why Hallyu levels differ between countries (government support vs local conditions)
+- :func:`render_report` — the analysts' self-contained HTML report
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ _LAZY = {
     "drivers": "hallyu_forecast.drivers",
     "DriversModel": "hallyu_forecast.drivers",
     "DriversResult": "hallyu_forecast.drivers",
+    "render_report": "hallyu_forecast.report",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -128,7 +128,7 @@ def _report(args) -> int:
     start = time.perf_counter()
     # MLflow only when asked (--track): the report must not create ./mlruns silently; --no-track is kept
     path = build_report(out=args.out, model=args.model, track=bool(getattr(args, "track", False)), progress=print,
-                        drivers=getattr(args, "drivers", None))
+                        drivers=getattr(args, "drivers", None), run_backtest=not getattr(args, "no_backtest", False))
     size = Path(path).stat().st_size / 1024
     print(f"Wrote {path} ({size:,.0f} KiB) in {time.perf_counter() - start:.1f}s")
     return 0
@@ -226,6 +226,8 @@ def register(sub) -> None:
     p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
     p.add_argument("--no-track", action="store_true", help="do not log the report to MLflow (the default)")
     p.add_argument("--track", action="store_true", help="log the report, explanation and drivers tables to MLflow")
+    p.add_argument("--no-backtest", action="store_true", help="skip the backtest table of the methods section "
+                                                              "(about 5-20 s)")
     p.add_argument("--drivers", default=None, help="folder of a saved DriversResult (DriversResult.save) to render "
                                                  "instead of running hf.drivers()")
     p.set_defaults(func=_report)

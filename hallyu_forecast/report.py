@@ -144,12 +144,16 @@ def natural(v) -> str:
     v = _num(v)
     if v is None:
         return "n/a"
-    return f"{v:,.0f}" if abs(v) >= 100 else (f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}")
+    if abs(v) >= 100 or (abs(v) >= 10 and float(v).is_integer()):
+        return f"{v:,.0f}"
+    return f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
 
 
 def log_points(c: float) -> str:
     """Signed log points with the implied percent change: "+0.0006 log points (+0.06%)"."""
     c = float(c)
+    if c == 0:
+        return "0 log points (unused)"
     p = 100 * (math.exp(c) - 1)
     digits = 2 if abs(c) >= 0.01 else 1
     lp = f"{c:+.{max(2, 1 - int(math.floor(math.log10(abs(c)))) if c else 2)}f}" if abs(c) < 0.01 else f"{c:+.2f}"
@@ -694,7 +698,7 @@ def _country_payload(ex, f: pd.DataFrame, history: pd.DataFrame, inv: _Inv, unit
                 item["drivers"] = {"sentence": fac["sentence"], "year": fac["year"], "observed": fac["observed"],
                                    "factor": fac["factor_value"],
                                    "roles": [[r["label"], r["value"], r.get("lo"), r.get("hi"),
-                                              f"{r['label']} {r['factor']} {r['interval']}".strip()]
+                                              f"{r['factor']} {r['interval']}".strip(), r["role"]]
                                              for r in fac["roles"]]}
         out.append(item)
     return out
@@ -1008,12 +1012,13 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
     from hallyu_forecast.inference import predict, resolve_model
 
     say = progress or (lambda _text: None)
-    start = time.perf_counter()
-    ex = explain(model=model, n_refits=n_refits)
-    say(f"explained {len(ex.rows)} country-years in {time.perf_counter() - start:.1f}s")
     bundle = resolve_model(model)
     horizons = sorted(int(h) for h in bundle.forecaster.horizons_)
     forecasts = predict(horizon=horizons, model=bundle)
+    start = time.perf_counter()
+    # the report shows each country's latest forecast only: explain those origins, not the whole history
+    ex = explain(model=bundle, n_refits=n_refits, years=sorted(int(o) for o in forecasts["origin"].unique()))
+    say(f"explained {len(ex.rows)} country-years in {time.perf_counter() - start:.1f}s")
     result = _drivers_for(bundle, drivers, n_refits, say)
     if backtest_result is None and run_backtest:
         t0 = time.perf_counter()

@@ -284,6 +284,11 @@ def test_shipped_report_is_light_and_self_contained(shipped, loaded):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert "<link" not in text and "@import" not in text and "url(http" not in text
     assert "@media print" in text and "break-inside:avoid" in text
+    vnm = re.search(r'<g class="country" data-iso3="VNM"><title>([^<]*)</title>(.*?)</g>', text).group(1, 2)
+    assert "youth visitors per 100k" in vnm[0] and "80% interval" in vnm[0] and "history model" in vnm[0]
+    assert "hatch" not in vnm[1]  # answered from travel history: not hatched
+    new = re.search(r'<g class="country" data-iso3="NGA"><title>([^<]*)</title>(.*?)</g>', text).group(1, 2)
+    assert "new-market model" in new[0] and 'fill="url(#hatch-map-forecast)"' in new[1]
     for gone in ("ATA", "BVT", "HMD"):  # uninhabited: neither mapped nor listed
         assert f'id="c-{gone}"' not in text and f'data-iso3="{gone}"' not in text
     attrs, _, stderr = loaded
@@ -361,3 +366,26 @@ def test_print_brief_fits_in_two_pages(shipped):
     done = run_browser(only, tmp, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
     assert done.returncode == 0 and pdf.is_file(), done.stderr[-2000:]
     assert 1 <= _pdf_pages(pdf) <= 2
+
+
+def test_report_cli_tracks_only_when_asked(monkeypatch, tmp_path):
+    """`report` never starts MLflow (and so never creates ./mlruns) unless --track is given."""
+    import hallyu_forecast.report as report
+    from hallyu_forecast.cli import main
+
+    calls = []
+
+    def fake_build_report(**kwargs):
+        calls.append(kwargs)
+        out = Path(kwargs["out"])
+        out.write_text("<!DOCTYPE html>", encoding="utf-8")
+        return out
+
+    monkeypatch.setattr(report, "build_report", fake_build_report)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--out", "r.html"]) == 0
+    assert main(["report", "--out", "r.html", "--no-track"]) == 0
+    assert main(["report", "--out", "r.html", "--track", "--no-backtest", "--drivers", "saved"]) == 0
+    assert [c["track"] for c in calls] == [False, False, True]
+    assert calls[2]["run_backtest"] is False and calls[2]["drivers"] == "saved"
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlflow.db").exists()
