@@ -35,7 +35,7 @@ import math
 import re
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -71,6 +71,13 @@ FORECAST_CAVEAT = ("Year-to-year forecasts are essentially persistence plus drif
                    "by the pooled median change. Nothing in the covariates predicts year-to-year changes, so the "
                    "forecasts cannot separate drivers of change; the learned adjustments below are shown with "
                    "their real, small size.")
+
+
+def _role_label(role: str) -> str:
+    """Words for a role; a group mixing roles ("government_support/local_conditions") reads "mixed: ..."."""
+    if "/" in str(role):
+        return "mixed: " + " / ".join(ch.ROLE_LABELS.get(r, r).lower() for r in str(role).split("/"))
+    return ch.ROLE_LABELS.get(role, str(role).replace("_", " "))
 
 
 def _group_label(group: str) -> str:
@@ -325,7 +332,7 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
     groups = groups.sort_values("share", ascending=False)
     g_items = [{"label": _group_label(r.group), "value": float(r.share), "lo": float(r.lo), "hi": float(r.hi),
                 "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": pct(r.share),
-                "tooltip": f"{_group_label(r.group)} ({ch.ROLE_LABELS.get(r.role, r.role)}): {pct(r.share)} "
+                "tooltip": f"{_group_label(r.group)} ({_role_label(r.role)}): {pct(r.share)} "
                            f"{interval(r.lo, r.hi)}"} for r in groups.itertuples()]
     svg_groups = ""
     if g_items:
