@@ -27,6 +27,7 @@ extrapolated ones are flagged in the ``domain`` column ("in", "extrapolated: <re
 
 from __future__ import annotations
 
+import warnings
 from typing import Iterable
 
 import numpy as np
@@ -75,14 +76,17 @@ def applicability(frame: pd.DataFrame, features: Iterable[str], reference: pd.Da
     ['in', 'excluded']
     """
     features = list(features)
-    X = frame[features].apply(pd.to_numeric, errors="coerce").astype("float64")
-    ref = X if reference is None else reference[features].apply(pd.to_numeric, errors="coerce").astype("float64")
-    lo, hi = ref.min(), ref.max()
-    pad = RANGE_PAD * (hi - lo)
-    outside = (X.lt(lo - pad) | X.gt(hi + pad)) & X.notna()
-    outside = outside.loc[:, lo.notna()]
-    observed = X.notna().mean(axis=1).to_numpy() if features else np.ones(len(X))
-    n_out = outside.sum(axis=1).to_numpy()
+    # numpy throughout: explain() applies the rule once per origin, and pandas overhead dominated
+    X = np.asarray(frame[features].to_numpy(dtype="float64", na_value=np.nan)) if features else np.empty((len(frame), 0))
+    ref = X if reference is None else np.asarray(reference[features].to_numpy(dtype="float64", na_value=np.nan))
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: no range, never "outside"
+        lo = np.nanmin(ref, axis=0) if len(ref) else np.full(len(features), np.nan)
+        hi = np.nanmax(ref, axis=0) if len(ref) else np.full(len(features), np.nan)
+        pad = RANGE_PAD * (hi - lo)
+        outside = (X < lo - pad) | (X > hi + pad)  # NaN compares False
+    observed = (~np.isnan(X)).mean(axis=1) if features else np.ones(len(X))
+    n_out = outside.sum(axis=1)
     populated = np.ones(len(frame), bool) if population_known is None else \
         frame["iso3"].isin(set(population_known)).to_numpy()
     own = np.zeros(len(frame), bool) if observed_target is None else \
@@ -102,7 +106,7 @@ def applicability(frame: pd.DataFrame, features: Iterable[str], reference: pd.Da
     for i in np.flatnonzero(sparse):
         reason[i] = f"mostly missing covariates ({k[i]} of {n} observed)"
     for i in np.flatnonzero(far):
-        names = list(outside.columns[outside.iloc[i].to_numpy()])
+        names = [f for f, o in zip(features, outside[i]) if o]
         reason[i] = (f"{int(n_out[i])} covariates outside the training range ({', '.join(names[:4])}"
                      + (", ..." if len(names) > 4 else "") + ")")
     out = pd.DataFrame({"iso3": frame["iso3"].to_numpy(), "status": status, "reason": reason})

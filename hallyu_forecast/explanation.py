@@ -512,6 +512,17 @@ def _check_int(value, name: str, minimum: int) -> int:
 
 # ------------------------------------------------------------------------------ attribution
 def _tree_shap(estimator, X: np.ndarray) -> tuple[np.ndarray, float]:
+    """Path-dependent TreeSHAP values and base value of a LightGBM model.
+
+    LightGBM's built-in TreeSHAP (``pred_contrib``) is the algorithm of ``shap.TreeExplainer``
+    for LightGBM (identical values); it skips converting the trees for shap on every call, which
+    dominated explain() once the refits are stored (issue 8). Other models go through shap.
+    """
+    booster = getattr(estimator, "booster_", estimator)
+    if any(c.__module__.startswith("lightgbm") for c in type(booster).__mro__):
+        out = np.asarray(booster.predict(np.asarray(X, dtype="float64"), pred_contrib=True, num_threads=1),
+                         dtype="float64")
+        return out[:, :-1], float(out[0, -1]) if len(out) else 0.0
     import warnings
 
     with warnings.catch_warnings():  # shap's plotting module warns about matplotlib colormap APIs on import
@@ -693,6 +704,30 @@ def _matching_refits(stored: dict | None, horizon: int, n_refits: int, uncertain
     return stored if stored.get("settings") == _refit_settings(horizon, n_refits, uncertainty, random_state) else None
 
 
+def _one_thread_booster():
+    import lightgbm as lgb
+
+    class OneThreadBooster(lgb.Booster):
+        """A LightGBM Booster predicting on one thread (a Booster read from text defaults to every core,
+        and thread start-up dominates predicting a few rows on a shared machine)."""
+
+        def predict(self, data, *args, **kwargs):
+            kwargs.setdefault("num_threads", 1)
+            return super().predict(data, *args, **kwargs)
+
+    return OneThreadBooster
+
+
+def _OneThreadBooster(**kwargs):  # noqa: N802 - a class factory, kept lazy so lightgbm is imported on use
+    global _BOOSTER_CLASS
+    if _BOOSTER_CLASS is None:
+        _BOOSTER_CLASS = _one_thread_booster()
+    return _BOOSTER_CLASS(**kwargs)
+
+
+_BOOSTER_CLASS = None
+
+
 def _refit_view(model, state: dict, horizon: int):
     """A shallow copy of ``model`` whose trees, drift, shrinkage and COVID persistence are a stored refit's."""
     import copy
@@ -701,8 +736,8 @@ def _refit_view(model, state: dict, horizon: int):
 
     # parsing LightGBM text takes ~10 ms per model: parse once per loaded bundle, then reuse
     if "_boosters" not in state:
-        state["_boosters"] = (lgb.Booster(model_str=state["model"]),
-                              lgb.Booster(model_str=state["nm_model"]) if state.get("nm_model") else None)
+        state["_boosters"] = (_OneThreadBooster(model_str=state["model"]),
+                              _OneThreadBooster(model_str=state["nm_model"]) if state.get("nm_model") else None)
     tree, nm_tree = state["_boosters"]
     view = copy.copy(model)
     view.models_ = {horizon: tree}

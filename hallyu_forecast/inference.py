@@ -29,7 +29,7 @@ def resolve_model(model=None):
     from hallyu_forecast.bundle import ModelBundle, load_bundle
 
     if model is None or isinstance(model, ModelBundle):
-        return load_bundle() if model is None else model
+        return _default_bundle() if model is None else model
     text = str(model)
     path = Path(text)
     if path.is_dir() and (path / "meta.json").is_file():
@@ -49,6 +49,24 @@ def resolve_model(model=None):
     if not hasattr(inner, "bundle"):
         raise ModelError(f"Model `{text}` is not a hallyu_forecast model (no feature groups or bundle).")
     return inner.bundle
+
+
+_DEFAULT = {}
+
+
+def _default_bundle():
+    """The shipped model, loaded once per process (reloaded if its folder is rewritten, e.g. --save-default).
+
+    explain() and drivers() for one country must answer in well under 2 s warm; unpickling the
+    forecaster and parsing its stored refits takes longer than that on a loaded machine.
+    """
+    from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, load_bundle
+
+    meta = DEFAULT_MODEL_DIR / "meta.json"
+    stamp = meta.stat().st_mtime_ns if meta.is_file() else None
+    if _DEFAULT.get("stamp") != stamp or "bundle" not in _DEFAULT:
+        _DEFAULT.update(bundle=load_bundle(), stamp=stamp)
+    return _DEFAULT["bundle"]
 
 
 def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str]:

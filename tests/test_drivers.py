@@ -80,11 +80,17 @@ def test_year_effect_is_removed(fm):
     assert not np.allclose(a["prediction"], b["prediction"])
 
 
-def test_contributions_add_up(fitted, fm):
+def test_contributions_add_up_and_equal_shap_tree_explainer(fitted, fm):
+    import shap
+
     rows = drv.driver_rows(fm)
     phi, base, refits = fitted.contributions(rows, refits=True)
     np.testing.assert_allclose(base + phi.sum(axis=1), fitted.predict(rows)["relative"], atol=1e-6)
     assert len(refits) == 3 and refits[0][0].shape == phi.shape
+    explainer = shap.TreeExplainer(fitted.model_.booster_)
+    X = rows[fitted.features_].to_numpy(float)[:50]
+    np.testing.assert_allclose(phi[:50], explainer.shap_values(X), atol=1e-9)
+    assert base == pytest.approx(float(np.ravel(explainer.expected_value)[0]), abs=1e-9)
 
 
 def test_cross_validation_beats_the_mean_on_synthetic_signal():
@@ -152,8 +158,8 @@ def test_save_load_roundtrip(result, tmp_path):
     model, again = result.models[TARGET], loaded.models[TARGET]
     rows = drv.driver_rows(hf.build_features(target=TARGET, horizons=[1]))
     np.testing.assert_allclose(model.predict(rows)["prediction"], again.predict(rows)["prediction"], atol=1e-12)
-    np.testing.assert_allclose(model.contributions(rows, refits=True)[2][1][0],
-                               again.contributions(rows, refits=True)[2][1][0], atol=1e-12)
+    X = rows[model.features_].to_numpy(float)
+    np.testing.assert_allclose(model.refits_[1][0].predict(X), again.refits_[1][0].predict(X), atol=1e-12)
     assert not list((tmp_path / "bundle").rglob("*.pkl"))
 
 
@@ -199,3 +205,51 @@ def test_cli(capsys):
     assert main(["drivers", "--target", TARGET, "--country", "VNM"]) == 0
     out = capsys.readouterr().out
     assert "government support" in out and "VNM 2019: x" in out
+
+
+def test_explain_refits_stored_at_training_time_give_the_same_draws(tmp_path):
+    """Refits fitted once (train) and reused by explain() reproduce the call-time refits exactly."""
+    from hallyu_forecast.bundle import load_bundle, save_bundle
+    from hallyu_forecast.explanation import REFITS_FILE, explain, fit_refits
+
+    bundle = load_bundle()
+    bundle.drivers = None
+    bundle.explain_refits = fit_refits(bundle, n_refits=2)
+    save_bundle(bundle, tmp_path / "b")
+    assert (tmp_path / "b" / REFITS_FILE).is_file() and not (tmp_path / "b" / "drivers").exists()
+    stored = explain(str(tmp_path / "b"), countries="VNM", years=2019, n_refits=2)
+    assert stored.meta["refits_stored"] is True
+    bundle.explain_refits = None
+    fresh = explain(bundle, countries="VNM", years=2019, n_refits=2)
+    assert fresh.meta["refits_stored"] is False
+    cols = ["refit", "model", "scope", "key", "with_history", "item"]
+    a = stored.draws.sort_values(cols).reset_index(drop=True)
+    b = fresh.draws.sort_values(cols).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-12)
+    # other settings (e.g. 3 refits, another seed) are not served from the stored ones
+    from hallyu_forecast.explanation import _matching_refits, load_refits
+
+    kept = load_refits(tmp_path / "b")
+    assert _matching_refits(kept, 1, 2, "subsample", 0) is kept
+    assert _matching_refits(kept, 1, 3, "subsample", 0) is None
+    assert _matching_refits(kept, 1, 2, "subsample", 7) is None
+
+
+def test_drivers_are_logged_to_mlflow(tmp_path, monkeypatch):
+    import mlflow
+
+    from hallyu_forecast import tracking
+    from hallyu_forecast.training import log_drivers
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tracking.configure()
+    result = hf.drivers(TARGET)
+    with mlflow.start_run() as run:
+        log_drivers(result)
+    client = mlflow.tracking.MlflowClient()
+    names = {a.path for a in client.list_artifacts(run.info.run_id, "drivers")}
+    assert {"drivers/split.csv", "drivers/accuracy.csv", "drivers/brief.json", "drivers/report.txt"} <= names
+    metrics = client.get_run(run.info.run_id).data.metrics
+    assert metrics[f"drivers_rmse_{TARGET}"] == pytest.approx(result.brief()["targets"][TARGET]["rmse"])
+    assert f"drivers_share_government_support_{TARGET}" in metrics
