@@ -162,9 +162,10 @@ def log_points(c: float) -> str:
     if c == 0:
         return "0 log points (unused)"
     p = 100 * (math.exp(c) - 1)
-    digits = 2 if abs(c) >= 0.01 else 1
-    lp = f"{c:+.{max(2, 1 - int(math.floor(math.log10(abs(c)))) if c else 2)}f}" if abs(c) < 0.01 else f"{c:+.2f}"
-    pp = f"{p:+.{digits}g}%" if abs(p) < 1 else f"{p:+.0f}%"
+    # two significant digits for tiny values (+0.00058), two decimals otherwise (+0.47)
+    decimals = 2 if abs(c) >= 0.01 else 1 - math.floor(math.log10(abs(c)))
+    lp = f"{c:+.{decimals}f}"
+    pp = f"{p:+.{2 if abs(c) >= 0.01 else 1}g}%" if abs(p) < 1 else f"{p:+.0f}%"
     return f"{lp} log points ({pp})".replace("-", "\u2212")
 
 
@@ -369,7 +370,7 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
             rows = drivers.country(iso3, target)
         except Exception:  # not answered for this target (absent or excluded)
             continue
-        countries.append(_country_factors(drivers, rows, unit, history if same_target else None, inv))
+        countries.append(_country_factors(rows, unit, history if same_target else None, inv))
     return {"target": target, "unit": unit, "level": level, "variants": variants, "svg_split": svg_split,
             "svg_groups": svg_groups, "svg_levers": svg_levers, "levers_stated": stated, "accuracy": acc_rows,
             "countries": countries, "definition": drivers.brief().get("definition", ""),
@@ -377,7 +378,7 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
             if "dropped" in frames else []}
 
 
-def _country_factors(drivers, rows: pd.DataFrame, unit: str, history: pd.DataFrame | None, inv: _Inv) -> dict:
+def _country_factors(rows: pd.DataFrame, unit: str, history: pd.DataFrame | None, inv: _Inv) -> dict:
     """One country's level as factors of the average country's (the drivers decomposition)."""
     first = rows.iloc[0]
     iso3, year = str(first["iso3"]), int(first["year"])
@@ -701,7 +702,7 @@ def _country_payload(ex, f: pd.DataFrame, history: pd.DataFrame, inv: _Inv, unit
             if rows is not None and len(rows):
                 observed = rows.loc[rows["observed"], "year"]
                 rows = rows[rows["year"] == (observed.max() if len(observed) else rows["year"].max())]
-                fac = _country_factors(drivers, rows.reset_index(drop=True), dunit, None, inv)
+                fac = _country_factors(rows.reset_index(drop=True), dunit, None, inv)
                 item["drivers"] = {"sentence": fac["sentence"], "year": fac["year"], "observed": fac["observed"],
                                    "factor": fac["factor_value"],
                                    "roles": [[r["label"], r["value"], r.get("lo"), r.get("hi"),

@@ -202,6 +202,9 @@ def test_synthetic_report_sections_and_levers(synthetic):
                              index=index)
     assert {"drivers-split", "drivers-levers", "map-forecast", "event-0", "map-index"} <= set(data.charts)
     assert data.causal["rows"][0]["shap"].startswith("0.400")  # causal next to the drivers model's SHAP
+    robust = data.robustness[0]  # one row per drivers target, from the drivers object
+    assert robust["gov"] == "62.0% [51.0%\u201373.0%]" and robust["local"] == "38.0% [27.0%\u201349.0%]"
+    assert robust["ratio_global"] == "0.67 [0.55\u20130.80]" and robust["ranking"] == "government support > local conditions"
     path = render_report(ex, tmp / "full.html", forecasts=forecasts, drivers=drivers, effects=effects,
                          event_study=events, index=index)
     text = path.read_text(encoding="utf-8")
