@@ -392,3 +392,16 @@ def test_report_cli_tracks_only_when_asked(monkeypatch, tmp_path):
     assert [c["track"] for c in calls] == [False, False, True]
     assert calls[2]["run_backtest"] is False and calls[2]["drivers"] == "saved"
     assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_explain_cli_prints_the_real_size(capsys):
+    """`explain --country VNM` ends with the size line: log points and percent, persistence + drift."""
+    from hallyu_forecast.cli import main
+
+    assert main(["explain", "--country", "VNM"]) == 0
+    out = capsys.readouterr().out
+    line = [x for x in out.splitlines() if "Vietnam (VNM), forecast for" in x]
+    assert len(line) == 1
+    assert "log points (" in line[0] and "% of" not in line[0] and "persistence + pooled drift" in line[0]
+    assert "essentially persistence + drift and cannot separate drivers of change" in line[0]
+    assert re.search(r"Korean government support [+\u2212]0\.\d+ log points \([+\u2212][\d.]+%\)", line[0])
