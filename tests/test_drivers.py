@@ -81,7 +81,12 @@ def test_year_effect_is_removed(fm):
 
 
 def test_contributions_add_up_and_equal_shap_tree_explainer(fitted, fm):
-    import shap
+    import warnings
+
+    with warnings.catch_warnings():  # shap's plotting module warns about matplotlib APIs on import
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import shap
 
     rows = drv.driver_rows(fm)
     phi, base, refits = fitted.contributions(rows, refits=True)
@@ -190,6 +195,11 @@ def test_shipped_model_has_the_drivers_part():
     res = hf.drivers(TARGET)  # the stored result: no refit at call time
     assert res.targets == [TARGET]
     assert res.meta["n_refits"] == 25
+    from hallyu_forecast.errors import DomainError
+
+    with pytest.raises(DomainError, match="No drivers explanation for ATA: excluded: no population data"):
+        res.format_country("ATA")
+    assert "(extrapolated: " in res.format_country("PRK")
 
 
 def test_cli(capsys):
