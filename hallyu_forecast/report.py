@@ -715,6 +715,12 @@ def _country_payload(ex, f: pd.DataFrame, history: pd.DataFrame, inv: _Inv, unit
 # ------------------------------------------------------------------------------ optional
 EFFECTS_COLUMNS = ("lever", "target", "estimate", "lo", "hi", "method", "assumptions")
 EVENT_COLUMNS = ("lever", "target", "event_time", "estimate", "lo", "hi")
+# hf.effects() names (causal subpackage): intervals as ci_lo/ci_hi and event-study bands as band_lo/band_hi
+_CAUSAL_RENAME = {"ci_lo": "lo", "ci_hi": "hi", "band_lo": "lo", "band_hi": "hi"}
+# causal lever -> the drivers model's feature(s) for the side-by-side SHAP column
+CAUSAL_FEATURES = {"kcc": ("cultural_centres", "years_since_cultural_centre"), "fta": ("fta_korea_in_force",),
+                   "trade_intensity": ("log_trade_per_capita",), "oda": ("log_oda_2019_per_capita",),
+                   "diplomatic_ties_years": ("diplomatic_ties_years",)}
 
 
 def _causal_section(effects, event_study, drivers, target: str | None, charts: list[str]) -> dict | None:
@@ -727,6 +733,14 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
     """
     if effects is None:
         return None
+    if hasattr(effects, "to_frames"):  # the EffectsResult of hf.effects()
+        frames = effects.to_frames()
+        effects, event_study = frames["effects"], frames.get("event_time") if event_study is None else event_study
+    if isinstance(effects, pd.DataFrame):
+        effects = effects.rename(columns={k: v for k, v in _CAUSAL_RENAME.items() if v not in effects.columns})
+    if isinstance(event_study, pd.DataFrame):
+        event_study = event_study.rename(columns={k: v for k, v in _CAUSAL_RENAME.items()
+                                                  if v not in event_study.columns})
     if not isinstance(effects, pd.DataFrame) or not set(EFFECTS_COLUMNS) <= set(effects.columns):
         raise ConfigError(f"`effects` must be a DataFrame with columns {list(EFFECTS_COLUMNS)} "
                           "(the output of hallyu_forecast.effects()).")
@@ -735,16 +749,26 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
         lv = drivers.to_frames()["levers"]
         shap = {(r.target, r.feature): f"{r.importance:.3f} {interval(r.lo, r.hi, lambda v: f'{v:.3f}')}"
                 for r in lv.itertuples()}
-    rows = [{"lever": str(r.lever), "target": str(r.target), "estimate": log_points(r.estimate),
-             "ci": interval(r.lo, r.hi, lambda v: f"{v:+.3f}"), "method": str(r.method),
-             "assumptions": str(r.assumptions), "shap": shap.get((r.target, r.lever), "not a drivers feature")}
+    def shap_of(target, lever) -> str:
+        for feature in (lever,) + CAUSAL_FEATURES.get(lever, ()):
+            if (target, feature) in shap:
+                return shap[(target, feature)] + ("" if feature == lever else f" ({feature})")
+        return "not a drivers feature"
+
+    rows = [{"lever": str(r.lever), "target": str(r.target),
+             "estimate": log_points(r.estimate) if _num(r.estimate) is not None else "not estimable",
+             "ci": interval(r.lo, r.hi, lambda v: f"{v:+.3f}") if _num(r.lo) is not None else "",
+             "method": str(r.method), "assumptions": str(r.assumptions),
+             "verdict": str(getattr(r, "verdict", "") or ""), "shap": shap_of(r.target, r.lever)}
             for r in effects.itertuples()]
     plots = []
     if event_study is not None and len(event_study):
         if not set(EVENT_COLUMNS) <= set(event_study.columns):
             raise ConfigError(f"`event_study` must be a DataFrame with columns {list(EVENT_COLUMNS)}.")
         for k, ((lever, tgt), g) in enumerate(event_study.groupby(["lever", "target"], sort=True)):
-            g = g.sort_values("event_time")
+            g = g.dropna(subset=["estimate"]).sort_values("event_time")
+            if g.empty:
+                continue
             name = f"event-{k}"
             plots.append(ch.line_chart(
                 name, f"{lever} on {tgt}: estimate by years since onset", "Band: interval; 0 = onset year",

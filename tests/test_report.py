@@ -200,6 +200,11 @@ def test_synthetic_report_sections_and_levers(synthetic):
     index = pd.DataFrame({"iso3": ["JPN", "VNM"], "year": [2022, 2022], "hallyu_index": [0.8, 0.6]})
     data = build_report_data(ex, forecasts=forecasts, drivers=drivers, effects=effects, event_study=events,
                              index=index)
+    # hf.effects()'s own column names (ci_lo/ci_hi, band_lo/band_hi, verdict) are accepted as they are
+    named = build_report_data(ex, forecasts=forecasts, drivers=drivers,
+                              effects=effects.rename(columns={"lo": "ci_lo", "hi": "ci_hi"}).assign(verdict="positive"),
+                              event_study=events.rename(columns={"lo": "band_lo", "hi": "band_hi"}))
+    assert named.causal["rows"][0]["verdict"] == "positive" and "event-0" in named.charts
     assert {"drivers-split", "drivers-levers", "map-forecast", "event-0", "map-index"} <= set(data.charts)
     assert data.causal["rows"][0]["shap"].startswith("0.400")  # causal next to the drivers model's SHAP
     robust = data.robustness[0]  # one row per drivers target, from the drivers object
