@@ -1030,12 +1030,14 @@ def _drivers_for(bundle, drivers, n_refits: int, say: Callable[[str], None]):
 
 def build_report(out: str | Path = "report.html", model=None, track: bool = False,
                  progress: Callable[[str], None] | None = None, n_refits: int = 20,
-                 backtest_result=None, run_backtest: bool = True, drivers=None) -> Path:
+                 backtest_result=None, run_backtest: bool = True, drivers=None, effects=None) -> Path:
     """Explain ``model`` (default: the shipped one), run the drivers analysis, forecast its horizons,
     backtest its experiment (unless ``backtest_result`` is given or ``run_backtest`` is false) and
     render the report.
 
-    ``drivers`` may be a DriversResult or a folder written by ``DriversResult.save``. With
+    ``drivers`` may be a DriversResult or a folder written by ``DriversResult.save``; ``effects`` the
+    result of ``hf.effects()`` (the causal section; not computed here because it is slow). The Hallyu
+    index map is drawn when the panel has a ``hallyu_index`` column. With
     ``track=True`` (CLI ``--track``) the HTML and the explanation tables are logged to MLflow and
     the run is announced through ``progress``; by default nothing is tracked. This is
     ``hallyu-forecast report --out report.html``.
@@ -1057,7 +1059,15 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
         backtest_result = _quick_backtest(bundle, say)
         if backtest_result is not None:
             say(f"backtest done in {time.perf_counter() - t0:.1f}s")
-    path = render_report(ex, out, forecasts=forecasts, backtest=backtest_result, drivers=result)
+    index = None
+    try:  # the direct measures' Hallyu index, when the panel has it (optional section)
+        panel = bundle.load_panel()
+        if "hallyu_index" in panel.columns:
+            index = panel[["iso3", "year", "hallyu_index"]]
+    except Exception:  # pragma: no cover - a bundle without its panel: the section is skipped
+        index = None
+    path = render_report(ex, out, forecasts=forecasts, backtest=backtest_result, drivers=result, index=index,
+                         effects=effects)
     say(f"rendered {path} ({_LAST_RENDER.get('bytes', 0) / 1024:,.0f} KiB, {len(_LAST_RENDER.get('charts', []))} "
         f"charts at load) in {_LAST_RENDER.get('seconds', 0):.1f}s")
     if track:
