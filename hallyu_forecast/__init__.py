@@ -12,6 +12,7 @@ no side effects:
 - :func:`explain` — SHAP attributions grouped as government support vs local conditions
 - :func:`hallyu_index` — the Hallyu intensity index per country-year (0-100, 80% band, basis)
 - :func:`drivers` — why Hallyu levels differ between countries (government support vs local conditions)
+- :func:`render_report` — the analysts' self-contained HTML report
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ _LAZY = {
     "drivers": "hallyu_forecast.drivers",
     "DriversModel": "hallyu_forecast.drivers",
     "DriversResult": "hallyu_forecast.drivers",
+    "render_report": "hallyu_forecast.report",
 }
 
 __all__ = ["__version__", *_LAZY]

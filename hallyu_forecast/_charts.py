@@ -307,18 +307,18 @@ def line_chart(name: str, title: str, subtitle: str, series: Sequence[dict], x_l
     height = height + top0 - 54
     y_lo, y_hi = y_range if y_range else (min(ys), max(ys))
     yt = list(y_ticks) if y_ticks else nice_ticks(y_lo, y_hi, 5)
+    axis_fmt = y_fmt  # tick labels; tooltips keep y_fmt itself (replacing it emptied every point's tooltip)
     if y_ticks:  # keep the data inside the axis
         yt = sorted(set(yt) | {min(yt[0], y_lo), max(yt[-1], y_hi)})
         labelled = set(y_ticks)
-        fmt_y = y_fmt
-        y_fmt = lambda t: fmt_y(t) if t in labelled else ""  # noqa: E731
+        axis_fmt = lambda t: y_fmt(t) if t in labelled else ""  # noqa: E731
     x_lo, x_hi = min(xs), max(xs)
     xt = nice_ticks(x_lo, x_hi, min(8, max(int(x_hi - x_lo), 1)))
     xt = [t for t in xt if x_lo - 1e-9 <= t <= x_hi + 1e-9 and float(t).is_integer()] or [x_lo, x_hi]
     X = Scale(x_lo, x_hi, left, width - 20)
     Y = Scale(yt[0], yt[-1], height - bottom, top)
     out = [svg_open(name, width, height, title), head, leg]
-    out.append(_y_axis(Y, yt, left, width - 20, y_label, y_fmt))
+    out.append(_y_axis(Y, yt, left, width - 20, y_label, axis_fmt))
     out.append(_x_axis(X, xt, top, height - bottom, x_label, lambda t: f"{int(t)}"))
     if vline is not None and x_lo <= vline <= x_hi:
         out.append(f'<line x1="{X(vline):.1f}" x2="{X(vline):.1f}" y1="{top:.1f}" y2="{height - bottom:.1f}" '
@@ -343,9 +343,11 @@ def line_chart(name: str, title: str, subtitle: str, series: Sequence[dict], x_l
             dash = ' stroke-dasharray="6 4"' if s.get("dashed") else ""
             out.append(f'<path d="{d}" fill="none" stroke="{s["colour"]}" stroke-width="2"{dash}/>')
         if s.get("points", len(pts) <= 3):
+            tips = dict(zip(s["x"], s["tips"])) if s.get("tips") else {}
             for a, b in pts:
+                tip = tips.get(a) or f'{s.get("label", "")} {int(a)}: {y_fmt(b)}'
                 out.append(f'<circle cx="{X(a):.1f}" cy="{Y(b):.1f}" r="3" fill="{s["colour"]}">'
-                           f'<title>{esc(s.get("label", ""))} {int(a)}: {esc(y_fmt(b))}</title></circle>')
+                           f'<title>{esc(tip)}</title></circle>')
     out.append("</svg>")
     return "".join(out)
 
@@ -568,8 +570,15 @@ def map_defs() -> str:
 def world_map(name: str, title: str, subtitle: str, values: dict[str, float], labels: dict[str, str],
               stops: Sequence[str], legend_title: str, value_fmt=fmt, domain: tuple[float, float] | None = None,
               hrefs: dict[str, str] | None = None, width: float = 900,
-              legend_ticks: Sequence[float] | None = None) -> tuple[str, list[str]]:
-    """Choropleth over the shared outlines. Returns (svg, iso3 codes with a value but no outline)."""
+              legend_ticks: Sequence[float] | None = None, tooltips: dict[str, str] | None = None,
+              hatched: Iterable[str] = (), hatched_label: str = "") -> tuple[str, list[str]]:
+    """Choropleth over the shared outlines. Returns (svg, iso3 codes with a value but no outline).
+
+    ``tooltips`` replaces the default "name: value" tooltip per country; countries in ``hatched``
+    get a diagonal hatch over their fill (e.g. answered without travel history), explained in the
+    legend by ``hatched_label``.
+    """
+    hatched = set(hatched)
     geo = world_geometry()
     finite = [v for v in values.values() if v is not None and math.isfinite(v)]
     lo, hi = domain if domain else ((min(finite), max(finite)) if finite else (0.0, 1.0))
@@ -581,6 +590,11 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
     height = top + map_h + 62
     k = width / cw
     out = [svg_open(name, width, height, title), head]
+    hatch_id = f"hatch-{re.sub(r'[^A-Za-z0-9_-]', '', name)}"
+    if hatched:
+        out.append(f'<defs><pattern id="{hatch_id}" width="10" height="10" patternUnits="userSpaceOnUse" '
+                   f'patternTransform="rotate(45)"><path d="M0 0V10" stroke="#111" stroke-width="2.5"/>'
+                   f'</pattern></defs>')
     out.append(f'<g transform="translate(0,{top:.0f}) scale({k:.5f}) translate({-cx},{-cy})" stroke="#ffffff" '
                f'stroke-width="0.8" stroke-linejoin="round">')
     out.append(f'<rect x="{cx}" y="{cy}" width="{cw}" height="{ch}" fill="#f4f7fa" stroke="none"/>')
@@ -589,7 +603,11 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
         has = v is not None and math.isfinite(v)
         colour = interpolate(stops, (v - lo) / (hi - lo)) if has else "#dcdcdc"
         tip = f"{labels.get(iso3, iso3)}: {value_fmt(v)}" if has else f"{labels.get(iso3, iso3)}: no data"
+        if has and tooltips and iso3 in tooltips:
+            tip = tooltips[iso3]
         use = f'<use href="#geo-{iso3}" fill="{colour}"/>'
+        if has and iso3 in hatched:  # hatch drawn over the fill, outlined in black
+            use += f'<use href="#geo-{iso3}" fill="url(#{hatch_id})" stroke="#111" stroke-width="1.6"/>'
         if has and hrefs and iso3 in hrefs:
             use = f'<a href="{esc(hrefs[iso3])}">{use}</a>'
         out.append(f'<g class="country" data-iso3="{iso3}"><title>{esc(tip)}</title>{use}</g>')
@@ -605,6 +623,10 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
                f'stroke-width="0.5"/>'
                f'<rect x="{bx + bw + 30:.1f}" y="{y0:.1f}" width="12" height="12" fill="#dcdcdc"/>'
                f'<text x="{bx + bw + 47:.1f}" y="{y0 + 11:.1f}" fill="#555">no data</text>')
+    if hatched and hatched_label:
+        hx = bx + bw + 110
+        out.append(f'<rect x="{hx:.1f}" y="{y0:.1f}" width="12" height="12" fill="url(#{hatch_id})" stroke="#111"/>'
+                   f'<text x="{hx + 17:.1f}" y="{y0 + 11:.1f}" fill="#555">{esc(hatched_label)}</text>')
     ticks = [t for t in (legend_ticks or []) if lo <= t <= hi] or [lo, hi]
     for t in ticks:
         tx = bx + (t - lo) / (hi - lo) * bw
@@ -613,3 +635,37 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
     out.append("</svg>")
     missing = sorted(i for i, v in values.items() if i not in geo and v is not None and math.isfinite(v))
     return "".join(out), missing
+
+
+# ------------------------------------------------------------------------------ strip chart
+def strip_chart(name: str, title: str, subtitle: str, groups: Sequence[dict], y_label: str,
+                colour: str = NEUTRAL, width: float = 430, height: float = 300) -> str:
+    """Categorical strip plot (a binary or few-level lever): one column of jittered dots per
+    category with its median drawn as a bar. ``groups``: dicts with label, values, tooltips."""
+    left, bottom = 70, 48
+    head, top = _heading(title, subtitle, width, size=13)
+    height = height + top - 48
+    ys = [v for g in groups for v in g["values"] if v is not None and math.isfinite(v)] + [0.0]
+    yt = nice_ticks(min(ys), max(ys), 4)
+    Y = Scale(yt[0], yt[-1], height - bottom, top)
+    n = max(len(groups), 1)
+    col_w = (width - 14 - left) / n
+    out = [svg_open(name, width, height, title), head]
+    out.append(_y_axis(Y, yt, left, width - 14, y_label))
+    out.append(f'<line x1="{left}" x2="{width - 14}" y1="{Y(0):.1f}" y2="{Y(0):.1f}" stroke="#333"/>')
+    for k, g in enumerate(groups):
+        cx = left + col_w * (k + 0.5)
+        vals = [(v, t) for v, t in zip(g["values"], g["tooltips"]) if v is not None and math.isfinite(v)]
+        out.append(f'<text x="{cx:.1f}" y="{height - bottom + 16:.1f}" text-anchor="middle" fill="#333">'
+                   f'{esc(g["label"])} (n={len(vals)})</text>')
+        for j, (v, t) in enumerate(vals):
+            # deterministic jitter (golden-ratio sequence) so the file is reproducible
+            dx = ((j * 0.618034) % 1.0 - 0.5) * col_w * 0.6
+            out.append(f'<circle cx="{cx + dx:.1f}" cy="{Y(v):.1f}" r="2.6" fill="{colour}" fill-opacity="0.5">'
+                       f'<title>{esc(t)}</title></circle>')
+        if vals:
+            med = sorted(v for v, _ in vals)[len(vals) // 2]
+            out.append(f'<path d="M{cx - col_w * 0.35:.1f} {Y(med):.1f}H{cx + col_w * 0.35:.1f}" stroke="#111" '
+                       f'stroke-width="2.5"><title>median {esc(g["label"])}: {med:+.3g}</title></path>')
+    out.append("</svg>")
+    return "".join(out)

@@ -137,11 +137,13 @@ def _predict(args) -> int:
 
 def _explain(args) -> int:
     from hallyu_forecast.explanation import explain
+    from hallyu_forecast.report import forecast_size
 
     expl = explain(model=args.model, countries=args.country, years=[args.origin] if args.origin else None,
                    horizon=args.horizon)
     for iso3 in expl.countries():
         print(expl.country_table(iso3, as_text=True))
+        print("  " + forecast_size(expl, iso3)["text"])  # the explanation at its real size (issue 8 item 4)
         print()
     return 0
 
@@ -150,7 +152,9 @@ def _report(args) -> int:
     from hallyu_forecast.report import build_report
 
     start = time.perf_counter()
-    path = build_report(out=args.out, model=args.model, track=not args.no_track, progress=print)
+    # MLflow only when asked (--track): the report must not create ./mlruns silently; --no-track is kept
+    path = build_report(out=args.out, model=args.model, track=bool(getattr(args, "track", False)), progress=print,
+                        drivers=getattr(args, "drivers", None), run_backtest=not getattr(args, "no_backtest", False))
     size = Path(path).stat().st_size / 1024
     print(f"Wrote {path} ({size:,.0f} KiB) in {time.perf_counter() - start:.1f}s")
     if not args.no_track:  # say where the report went, so ./mlruns never appears unexplained
@@ -258,5 +262,10 @@ def register(sub) -> None:
     p = sub.add_parser("report", help="self-contained HTML report for policy analysts")
     p.add_argument("--out", default="report.html")
     p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
-    p.add_argument("--no-track", action="store_true", help="do not log the report to MLflow")
+    p.add_argument("--no-track", action="store_true", help="do not log the report to MLflow (the default)")
+    p.add_argument("--track", action="store_true", help="log the report, explanation and drivers tables to MLflow")
+    p.add_argument("--no-backtest", action="store_true", help="skip the backtest table of the methods section "
+                                                              "(about 5-20 s)")
+    p.add_argument("--drivers", default=None, help="folder of a saved DriversResult (DriversResult.save) to render "
+                                                 "instead of running hf.drivers()")
     p.set_defaults(func=_report)

@@ -1,26 +1,41 @@
-"""One self-contained, offline HTML report rendering an :class:`~hallyu_forecast.explanation.Explanation`.
+"""The analysts' report: one self-contained, offline HTML page built around the drivers answer.
 
-``render_report(explanation, out_path, forecasts=None, backtest=None, history=None)`` writes a
-single HTML file: no CDN, no web fonts, no external script. Charts are inline SVG drawn in
-Python (:mod:`hallyu_forecast._charts`), so the file also reads well printed; a small inline
-script adds a country search, sortable tables and a self-check that records how many charts
-rendered (``<body data-charts-rendered>``) and any script error (``data-js-errors``).
+Python computes one data structure, :class:`ReportData` (:func:`build_report_data`), from the
+drivers result (:func:`hallyu_forecast.drivers`), the forecaster's explanation
+(:func:`hallyu_forecast.explanation`), the forecasts (:func:`hallyu_forecast.predict`) and the
+backtest; the layout lives in the jinja2 template ``hallyu_forecast/templates/report.html.j2``
+(autoescaped). Charts that are simpler by hand stay hand-written SVG (:mod:`hallyu_forecast._charts`).
 
-Sections: key findings; what drives Hallyu globally; government support vs local conditions
-by country (ranked) and over time; world maps of predicted intensity and of the
-government-support share; policy levers (dependence plots); one section per country
-(waterfall of grouped contributions, top features, forecast with intervals against its
-history); methods, data sources and backtest accuracy.
+Page, in order:
 
-``build_report`` is the one-call pipeline behind ``hallyu-forecast report``: explain the
-(default) model, forecast horizons 1-3, render, and optionally log to MLflow.
+1. **Brief** (first screen): the drivers model's answer in natural units and percent, with its
+   intervals and cross-validated accuracy, one sentence on what it cannot say, and the forecasts
+   labelled with the years they are for.
+2. **Why levels differ** (drivers): split of the cross-country spread by role and group, the levers,
+   country decompositions as factors.
+3. **What the measures agree on**: one robustness table across targets.
+4. **What comes next**: forecast map (countries without travel history hatched), how the forecaster
+   uses the levers (binary/few-level levers as categories), the country sections.
+5. Optional **What Korea's policy levers did** (``effects``) and the **Hallyu intensity index** map
+   (``index``), rendered only when their data are given.
+6. **Methods**.
+
+Country sections are collapsed ``<details>`` elements; a small inline script builds a country's
+section (charts included) from the embedded JSON when it is opened, so the page loads light.
+Every string from data, specs or user files is escaped: in HTML by jinja2's autoescape and
+:func:`hallyu_forecast._charts.esc`, in the embedded JSON by :func:`json_for_script` (``<``, ``>``,
+``&`` and U+2028/9 as ``\\uXXXX``), and the script writes data with ``textContent`` only.
 """
 
 from __future__ import annotations
 
-import html
+import functools
+import json
 import math
+import re
 import time
+import unicodedata
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -39,100 +54,176 @@ GROUP_LABELS = {
     "digital": "Digital access",
     "geography_culture": "Geography and culture",
     "regime": "Regime shocks (COVID, disputes)",
-    "target_history": "Own history (last level, momentum)",
+    "target_history": "Own history (momentum)",
 }
-LEVERS = (
-    ("cultural_centres", "Korean Cultural Centres"),
-    ("fta_in_force", "Free-trade agreement with Korea in force"),
-    ("visa_openness", "Visa openness for Korea (0 = visa required ... 3 = visa-free)"),
-    ("diplomatic_ties_years", "Years of diplomatic relations with Seoul"),
-    ("log_trade_per_capita", "Trade with Korea per capita (log)"),
-)
-NEW_MARKET_COLOR = "#56B4E9"  # Okabe-Ito sky blue: new-market rows in dependence plots
-_SHORT_UNITS = {"youth_arrivals_per_capita": "youth arrivals per 100k",
-                "total_arrivals_per_capita": "arrivals per 100k",
-                "language_students_per_capita": "language students per 100k",
-                "mobile_students_per_capita": "mobile students per 100k",
-                "youth_share": "share of arrivals aged 0-30"}
+LEVERS = ("cultural_centres", "fta_korea_in_force", "fta_in_force", "visa_openness", "diplomatic_ties_years",
+          "log_trade_per_capita")
+BRIEF_COUNTRIES = ("VNM", "JPN", "USA", "FRA", "BRA")
+HEADLINE_TARGETS = ("youth_arrivals_per_capita",)
+TINY_LOG = 0.01  # contributions below 1% of the forecast are grouped into "other" in the waterfall
+MAX_STEPS = 5
+COVID_LABEL = "COVID recovery rule (2020-22 origins)"
+CATEGORY_LEVELS = 4  # a lever with at most this many distinct values is drawn as categories
+NEW_MARKET_LABEL = "answered without travel history (covariates-only model)"
+CAVEAT = ("These are associations across countries, not causal effects: they say which conditions go with "
+          "high Hallyu levels, not what a policy change would cause.")
+FORECAST_CAVEAT = ("Year-to-year forecasts are essentially persistence plus drift: the last observed level moved "
+                   "by the pooled median change. Nothing in the covariates predicts year-to-year changes, so the "
+                   "forecasts cannot separate drivers of change; the learned adjustments below are shown with "
+                   "their real, small size.")
+
+
+def _role_label(role: str) -> str:
+    """Words for a role; a group mixing roles ("government_support/local_conditions") reads "mixed: ..."."""
+    if "/" in str(role):
+        return "mixed: " + " / ".join(ch.ROLE_LABELS.get(r, r).lower() for r in str(role).split("/"))
+    return ch.ROLE_LABELS.get(role, str(role).replace("_", " "))
 
 
 def _group_label(group: str) -> str:
-    return GROUP_LABELS.get(group, group.replace("_", " ").capitalize())
+    return GROUP_LABELS.get(group, str(group).replace("_", " ").capitalize())
 
 
-_TERM_LABELS = {"last_observed_level": "last observed level (anchor)",
-                "covid_recovery_adjustment": "COVID recovery rule (2020-22 origins)"}
+def clean_label(text: str) -> str:
+    """Feature words for readers: the data dictionary's description without source codes."""
+    text = re.sub(r":\s*(WDI|Gapminder|V-Dem|OWID)\b.*$", "", str(text))
+    text = re.sub(r"\s+", " ", text).strip().rstrip(".;,")
+    return text[:1].upper() + text[1:] if text else text
 
 
-def _term_label(term: str) -> str:
-    return _TERM_LABELS.get(term, term.replace("_", " "))
+def feature_labels(names) -> dict[str, str]:
+    """Feature name -> words from the data dictionary (``hf.load_dictionary()``), else the name."""
+    return dict(_feature_labels(tuple(names)))
 
 
-def _e(text) -> str:
-    return html.escape(str(text), quote=True)
+@functools.lru_cache(maxsize=8)
+def _feature_labels(names: tuple) -> tuple:
+    names = list(names)
+    out = {n: n.replace("_", " ") for n in names}
+    try:
+        from hallyu_forecast.drivers import _labels
+
+        words = _labels()
+    except Exception:  # pragma: no cover - custom specs without dictionary entries
+        words = {}
+    out.update({n: clean_label(words[n]) for n in names if n in words})
+    out.update({"last_observed_level": "Last observed level (anchor)", "covid_recovery_adjustment": COVID_LABEL})
+    return tuple(out.items())
 
 
-# ------------------------------------------------------------------------------- context
-class _Ctx:
-    """Everything the sections need, normalised once."""
+def json_for_script(value) -> str:
+    """JSON safe inside ``<script>``: ``</script>``, ``<!--`` and ``&`` cannot end or alter the element."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
-    def __init__(self, ex, forecasts, backtest, history):
-        from hallyu_forecast.features import TargetSpec
 
-        self.ex = ex
-        self.spec = TargetSpec(name=ex.target["name"], description=ex.target.get("description", ""),
-                               transform=ex.target.get("transform", "log"))
-        self.unit = _SHORT_UNITS.get(ex.target["name"]) or ex.target.get("description", "").replace("log of ", "")
-        self.log = self.spec.transform == "log"
-        self.names = ex.rows.drop_duplicates("iso3").set_index("iso3")["name"].astype(str).to_dict()
-        self.model_of = ex.rows.drop_duplicates("iso3", keep="last").set_index("iso3")["model"].astype(str).to_dict()
-        self.latest = ex.rows.loc[ex.rows.groupby("iso3")["origin"].idxmax()].set_index("iso3")
-        self.forecasts = _normalise_forecasts(forecasts)
-        self.history = _normalise_history(history if history is not None else ex.history)
-        self.backtest = backtest
-        self.role_of = dict(zip(ex.terms["term"], ex.terms["role"]))
-        self.group_of = dict(zip(ex.terms["term"], ex.terms["group"]))
-        self.group_role = dict(zip(ex.terms["group"], ex.terms["role"]))
-        self.why = dict(zip(ex.terms["term"], ex.terms["why"]))
-        self.country_shares = ex.country_shares(with_history=False)
-        self.models = [m for m in ("history", "new_market") if (ex.rows["model"] == m).any()]
-        self.charts: list[str] = []
+def _fold(text: str) -> str:
+    """Lower-case ASCII fold for search ("Türkiye" -> "turkiye", "Côte d’Ivoire" -> "cote d'ivoire")."""
+    text = unicodedata.normalize("NFKD", str(text)).replace("\u2019", "'")
+    return "".join(c for c in text if not unicodedata.combining(c)).lower()
 
-    def natural(self, v: float) -> float:
-        from hallyu_forecast.features import inverse_target
 
-        return float(inverse_target([v], self.spec)[0])
+def _num(v) -> float | None:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
-    def nat_fmt(self, v: float) -> str:
-        if v is None or not math.isfinite(v):
-            return "n/a"
-        n = self.natural(v)
-        if self.spec.transform == "logit":
-            return ch.pct(n, 1)
-        return f"{n:,.0f}" if abs(n) >= 100 else (f"{n:,.1f}" if abs(n) >= 10 else f"{n:,.2f}")
 
-    def tick_fmt(self, v: float) -> str:
-        """Natural-scale label of a model-scale tick (1, 2, 5, 10, ... on a log axis)."""
-        if v is None or not math.isfinite(v):
-            return ""
-        n = self.natural(v)
-        if self.spec.transform == "logit":
-            return ch.pct(n, 0)
-        return f"{n:,.2f}".rstrip("0").rstrip(".") if abs(n) < 10 else f"{n:,.0f}"
+def pct(v, digits: int = 1) -> str:
+    return ch.pct(v, digits) if _num(v) is not None else "n/a"
 
-    def contribution_text(self, c: float) -> str:
-        """Signed contribution (log points, with the implied % change for a log target)."""
-        if c != 0 and abs(c) < 0.005:
-            text = f"{c:+.2g}".replace("-", "\u2212")
-            return f"{text} ({100 * (math.exp(c) - 1):+.2g}%)".replace("-", "\u2212") if self.log else text
-        if self.log:
-            return f"{ch.signed(c)} ({ch.signed(100 * (math.exp(c) - 1), 0)}%)"
-        return ch.signed(c)
 
-    def chart(self, svg: str, name: str) -> str:
-        """Wrap a chart; the figure declares which chart it expects (checked by the inline script)."""
-        self.charts.append(name)
-        return f'<figure class="fig" data-expect-chart="{_e(name)}">{svg}</figure>'
+def interval(lo, hi, fmt=pct) -> str:
+    return f"[{fmt(lo)}\u2013{fmt(hi)}]"
+
+
+def factor(v) -> str:
+    v = _num(v)
+    if v is None:
+        return "n/a"
+    return f"\u00d7{v:,.0f}" if v >= 100 else (f"\u00d7{v:.1f}" if v >= 10 else f"\u00d7{v:.2f}")
+
+
+def natural(v) -> str:
+    v = _num(v)
+    if v is None:
+        return "n/a"
+    if abs(v) >= 100 or (abs(v) >= 10 and float(v).is_integer()):
+        return f"{v:,.0f}"
+    return f"{v:,.1f}" if abs(v) >= 10 else f"{v:,.2f}"
+
+
+def log_points(c: float) -> str:
+    """Signed log points with the implied percent change: "+0.0006 log points (+0.06%)"."""
+    c = float(c)
+    if c == 0:
+        return "0 log points (unused)"
+    p = 100 * (math.exp(c) - 1)
+    # two significant digits for tiny values (+0.00058), two decimals otherwise (+0.47)
+    decimals = 2 if abs(c) >= 0.01 else 1 - math.floor(math.log10(abs(c)))
+    lp = f"{c:+.{decimals}f}"
+    pp = f"{p:+.{2 if abs(c) >= 0.01 else 1}g}%" if abs(p) < 1 else f"{p:+.0f}%"
+    return f"{lp} log points ({pp})".replace("-", "\u2212")
+
+
+# ---------------------------------------------------------------------------- data model
+@dataclass
+class ReportData:
+    """Everything the template renders (JSON-able except the pre-drawn SVG strings).
+
+    Attributes
+    ----------
+    title, generated : str
+    target : dict
+        The forecaster's target: name, description, unit, transform.
+    brief : dict or None
+        ``DriversResult.brief()`` of the headline target plus formatted strings (``text``).
+    drivers : dict or None
+        Headline drivers tables (split, groups, levers, accuracy, country factors) and charts.
+    robustness : list of dict
+        One row per drivers target.
+    forecast : dict
+        Forecast years, origin, counts, map SVG, places not drawn, lever charts.
+    countries : list of dict
+        Per-country payload embedded as JSON (sections built on demand).
+    methods : dict
+    causal, index : dict or None
+        Optional sections (``effects`` of the causal analysis, the ``hallyu_index`` map).
+    charts : list of str
+        Names of the charts drawn at load (``svg[data-chart]``).
+    """
+
+    title: str
+    generated: str
+    target: dict
+    brief: dict | None
+    drivers: dict | None
+    robustness: list[dict]
+    forecast: dict
+    countries: list[dict]
+    methods: dict
+    causal: dict | None = None
+    index: dict | None = None
+    charts: list[str] = field(default_factory=list)
+
+    def payload(self) -> dict:
+        """The JSON embedded in the page (what the inline script reads)."""
+        return _round({"countries": self.countries, "unit": self.target.get("unit", ""),
+                       "drivers_unit": (self.drivers or {}).get("unit", "")})
+
+
+def _round(value, digits: int = 4):
+    """Floats to ``digits`` significant digits (the embedded JSON stays small)."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _round(v, digits) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_round(v, digits) for v in value]
+    return value
 
 
 def _normalise_forecasts(forecasts) -> pd.DataFrame | None:
@@ -146,7 +237,7 @@ def _normalise_forecasts(forecasts) -> pd.DataFrame | None:
     missing = sorted(need - set(f.columns))
     if missing:
         raise ConfigError(f"`forecasts` lacks column(s) {missing}; pass the output of hallyu_forecast.predict().")
-    for c in ("lower", "upper", "lower_95", "upper_95"):
+    for c in ("lower", "upper"):
         if c not in f:
             f[c] = np.nan
     latest = f.groupby("iso3")["origin"].transform("max")
@@ -161,688 +252,742 @@ def _normalise_history(history) -> pd.DataFrame:
     return history[["iso3", "year", "y"]].dropna().sort_values(["iso3", "year"]).reset_index(drop=True)
 
 
-# ------------------------------------------------------------------------------ sections
-def _section_findings(c: _Ctx) -> str:
-    ex = c.ex
-    items = []
-    if "history" in c.models:
-        s = ex.shares(with_history=False, model="history").set_index("role")
-        n = int(s["n_countries"].iloc[0])
-        g, l = s.loc["government_support"], s.loc["local_conditions"]
-        items.append(f"For the {n} countries with travel history, <b>local conditions</b> account for "
-                     f"{ch.pct(l.share)} (range {ch.pct(l.lower)}&ndash;{ch.pct(l.upper)}) of the forecast's movement "
-                     f"away from the country's own trend, and <b>Korean government support</b> for {ch.pct(g.share)} "
-                     f"({ch.pct(g.lower)}&ndash;{ch.pct(g.upper)}); regime shocks take the rest.")
-        h = ex.shares(with_history=True, model="history").set_index("role").loc["history"]
-        items.append(f"Counting the country's own history, the <b>last observed level and momentum</b> explain "
-                     f"{ch.pct(h.share)} of the forecast: Hallyu travel is highly persistent from year to year.")
-        w = ex.meta.get("shrinkage")
-        if w is not None and w < 0.5:
-            items.append(f"The history model gives its learned adjustments a weight of {w:.2f} (chosen on "
-                         "time-ordered calibration folds): its forecasts stay close to persistence plus the pooled "
-                         "drift, so feature contributions for these countries are small in absolute terms.")
-    if "new_market" in c.models:
-        s = ex.shares(with_history=False, model="new_market").set_index("role")
-        items.append(f"For {int(s['n_countries'].iloc[0])} countries without travel data (covariates-only model), "
-                     f"government support accounts for {ch.pct(s.loc['government_support', 'share'])} and local "
-                     f"conditions for {ch.pct(s.loc['local_conditions', 'share'])} of the predicted level.")
-    gs = c.country_shares[c.country_shares["role"] == "government_support"]
-    hist = gs[gs["model"] == "history"] if "history" in c.models else gs
-    if len(hist):
-        top = hist.sort_values("share", ascending=False).head(3)
-        items.append("Highest government-support share: " + ", ".join(
-            f'<a href="#c-{r.iso3}">{_e(r.name)}</a> ({ch.pct(r.share)})' for r in top.itertuples()) + ".")
-    items.append("SHAP attributions describe how the model uses the data; they are <b>associations, not causal "
-                 "effects</b> of policy.")
-    return "<ul class='findings'>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+class _Inv:
+    """Model scale -> natural units of the forecaster's target."""
+
+    def __init__(self, target: dict):
+        from hallyu_forecast.features import TargetSpec
+
+        self.spec = TargetSpec(name=target["name"], description=target.get("description", ""),
+                               transform=target.get("transform", "log"))
+        self.log = self.spec.transform == "log"
+
+    def __call__(self, v) -> float | None:
+        from hallyu_forecast.features import inverse_target
+
+        v = _num(v)
+        return None if v is None else _num(inverse_target([v], self.spec)[0])
 
 
-def _section_global(c: _Ctx) -> str:
-    ex = c.ex
-    out = []
-    level = int(round(ex.level * 100))
-    for model in c.models:
-        s = ex.shares(with_history=False, model=model)
-        n = int(s["n_countries"].iloc[0])
-        top = s.sort_values("share", ascending=False).iloc[0]
-        who = f"{n} countries with travel history" if model == "history" else f"{n} new markets (no travel data)"
-        items = [{"label": ch.ROLE_LABELS[r.role], "value": r.share, "lo": r.lower, "hi": r.upper,
-                  "colour": ch.ROLE_COLORS[r.role], "annotation": ch.pct(r.share),
-                  "tooltip": f"{ch.ROLE_LABELS[r.role]}: {ch.pct(r.share, 1)} ({level}% refit interval "
-                             f"{ch.pct(r.lower, 1)}-{ch.pct(r.upper, 1)})"} for r in s.itertuples()]
-        name = f"shares-{model}"
-        out.append(c.chart(ch.hbar_chart(
-            name, f"{ch.ROLE_LABELS[top.role]} drive{'s' if top.role != 'local_conditions' else ''} most of the "
-                  f"forecast for {who} ({ch.pct(top.share)})",
-            f"Share of the sum of |SHAP| per role, own history excluded; whiskers: {level}% range over model refits",
-            items, "share of the explained movement", tick_fmt=lambda t: ch.pct(t)), name))
-        if model == "history":
-            s2 = ex.shares(with_history=True, model=model)
-            items = [{"label": ch.ROLE_LABELS[r.role], "value": r.share, "lo": r.lower, "hi": r.upper,
-                      "colour": ch.ROLE_COLORS[r.role], "annotation": ch.pct(r.share)} for r in s2.itertuples()]
-            hshare = float(s2.set_index("role").loc["history", "share"])
-            out.append(c.chart(ch.hbar_chart(
-                "shares-history-with-own", f"With the country's own history counted, it explains {ch.pct(hshare)} "
-                                           "of the forecast",
-                "The forecast starts from the last observed level; history = that anchor plus momentum features",
-                items, "share of the explained forecast", tick_fmt=lambda t: ch.pct(t)), "shares-history-with-own"))
-        imp = ex.importance(by="group", model=model)
-        own = imp[imp["item"] == "target_history"]
-        imp = imp[(imp["item"] != "target_history") & (imp["mean_abs"] > 0)]
-        if len(imp):
-            items = [{"label": _group_label(r.item), "value": r.mean_abs, "lo": r.lower, "hi": r.upper,
-                      "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{r.mean_abs:.3g}",
-                      "tooltip": f"{_group_label(r.item)}: mean |contribution| {r.mean_abs:.3f} "
-                                 f"(mean signed {r.mean_signed:+.3f})"} for r in imp.itertuples()]
-            sub = "Mean over country-years of the summed |SHAP| of each group's features (log points), as learned " \
-                  "by the trees (the last-level anchor and the COVID rule are not learned: see the shares above)"
-            if len(own) and float(own["mean_abs"].iloc[0]) > 0:
-                sub += f"; own-history features (not shown) {own['mean_abs'].iloc[0]:.3g}"
-            name = f"importance-{model}"
-            out.append(c.chart(ch.hbar_chart(
-                name, f"{_group_label(imp.iloc[0]['item'])} moves the forecast most "
-                      f"({'history model' if model == 'history' else 'new-market model'})",
-                sub, items, "mean |contribution| (log points)", legend_roles=[r for r in ch.ROLE_COLORS
-                                                                            if r in set(imp["role"])]), name))
-        terms = ex.importance(by="term", model=model)
-        terms = terms[terms["role"] != "history"].head(12)
-        if len(terms):
-            items = [{"label": _term_label(r.item), "value": r.mean_abs, "colour": ch.ROLE_COLORS.get(r.role),
-                      "annotation": f"{r.mean_abs:.3g}", "tooltip": f"{r.item}: {c.why.get(r.item, '')}"}
-                     for r in terms.itertuples()]
-            name = f"features-{model}"
-            out.append(c.chart(ch.hbar_chart(
-                name, f"Top features: {_term_label(terms.iloc[0]['item'])} leads "
-                      f"({'history model' if model == 'history' else 'new-market model'})",
-                "Mean |SHAP| per country-year, own-history features excluded; hover a bar for the rationale",
-                items, "mean |contribution| (log points)",
-                legend_roles=[r for r in ch.ROLE_COLORS if r in set(terms["role"])]), name))
-    return "".join(out)
+def _names() -> tuple[dict[str, str], dict[str, set[str]]]:
+    """ISO3 -> display name, and ISO3 -> every other name (countries table, aliases, English names)."""
+    from importlib import resources
 
-
-def _section_by_country(c: _Ctx) -> str:
-    ex = c.ex
-    out = []
-    level = int(round(ex.level * 100))
-    for model in c.models:
-        cs = c.country_shares[c.country_shares["model"] == model]
-        wide = cs.pivot(index="iso3", columns="role", values="share").fillna(0.0)
-        gov = cs[cs["role"] == "government_support"].set_index("iso3")
-        order = wide.sort_values("government_support", ascending=False).index
-        rows = [{"label": c.names.get(i, i), "href": f"#c-{i}", "shares": wide.loc[i].to_dict(),
-                 "interval": (gov.loc[i, "lower"], gov.loc[i, "upper"]),
-                 "value_label": ch.pct(wide.loc[i, "government_support"]),
-                 "note": f"government support {level}% refit range {ch.pct(gov.loc[i, 'lower'])}-"
-                         f"{ch.pct(gov.loc[i, 'upper'])}"} for i in order]
-        top = rows[0]["label"] if rows else ""
-        who = "countries with travel history" if model == "history" else "new markets (covariates-only model)"
-        name = f"country-shares-{model}"
-        svg = ch.stacked_share_chart(
-            name, f"Government support matters most for {top} among {who}",
-            f"Ranked by government-support share (own history excluded; black line: {level}% refit range)",
-            rows, list(ch.ROLE_COLORS)[:3])
-        out.append(f'<div class="scroll">{c.chart(svg, name)}</div>' if len(rows) > 60 else c.chart(svg, name))
-    model = c.models[0]
-    ys = ex.year_shares(with_history=False, model=model)
-    if ys["origin"].nunique() >= 2:
-        series = []
-        for role in ch.ROLE_COLORS:
-            if role == "history":
-                continue
-            r = ys[ys["role"] == role].sort_values("origin")
-            series.append({"x": r["origin"].tolist(), "y": r["share"].tolist(), "lo": r["lower"].tolist(),
-                           "hi": r["upper"].tolist(), "colour": ch.ROLE_COLORS[role], "label": ch.ROLE_LABELS[role],
-                           "points": True, "band_label": f"{level}% refit range"})
-        g = ys[ys["role"] == "government_support"].sort_values("origin")
-        first, last = g.iloc[0], g.iloc[-1]
-        out.append(c.chart(ch.line_chart(
-            "shares-over-time", f"Government-support share: {ch.pct(first.share)} in {int(first.origin)}, "
-                                f"{ch.pct(last.share)} in {int(last.origin)}",
-            f"Mean share per origin year over the countries explained that year ({model.replace('_', '-')} model; "
-            f"bands: {level}% refit range)", series, "origin year (data year of the forecast)",
-            "share of explained movement", y_fmt=lambda t: ch.pct(t), y_range=(0.0, 1.0)), "shares-over-time"))
-    return "".join(out)
-
-
-def _section_maps(c: _Ctx) -> str:
-    ex = c.ex
-    if c.forecasts is not None:
-        f = c.forecasts
-        h = f[f["target_year"] - f["origin"] == ex.horizon]
-        if h.empty:
-            h = f[f["target_year"] == f.groupby("iso3")["target_year"].transform("min")]
-        values = dict(zip(h["iso3"], h["prediction"].astype(float)))
-        year = int(h["target_year"].max()) if len(h) else c.ex.latest_origin + ex.horizon
-    else:
-        values = c.latest["prediction"].astype(float).to_dict()
-        year = int(c.latest["target_year"].max())
-    finite = {k: v for k, v in values.items() if math.isfinite(v)}
-    top = sorted(finite, key=finite.get, reverse=True)[:3]
-    labels = {k: f"{c.names.get(k, k)} ({k})" for k in set(finite) | set(ch.world_geometry())}
+    names, other = {}, {}
     try:
         from hallyu_forecast.panel import load_countries
 
-        labels.update({r.iso3: f"{r.name} ({r.iso3})" for r in load_countries().itertuples()
-                       if r.iso3 not in c.names})
-    except Exception:  # pragma: no cover - the embedded country table is optional here
+        for r in load_countries().itertuples():
+            names[r.iso3] = str(r.name)
+            other.setdefault(r.iso3, set()).update({str(r.name), str(getattr(r, "name_ko", "") or "")})
+    except Exception:  # pragma: no cover - embedded table missing
         pass
-    hrefs = {k: f"#c-{k}" for k in c.names}
-    svg1, miss1 = ch.world_map("map-intensity", f"Predicted {c.unit} in {year}: highest in "
-                               + ", ".join(c.names.get(k, k) for k in top),
-                               "Forecast at each country's latest origin; click a country for its section",
-                               finite, labels, ch.VIRIDIS, c.unit, value_fmt=c.tick_fmt, hrefs=hrefs,
-                               legend_ticks=_natural_ticks(c, min(finite.values()), max(finite.values()),
-                                                           decades=True) if finite else None)
-    gov = c.country_shares[c.country_shares["role"] == "government_support"].set_index("iso3")["share"].to_dict()
-    topg = sorted(gov, key=gov.get, reverse=True)[:3]
-    svg2, miss2 = ch.world_map("map-gov-share", "Share of the forecast explained by Korean government support: "
-                               "highest in " + ", ".join(c.names.get(k, k) for k in topg),
-                               "Own history excluded; each country under its own model (history or new-market)",
-                               gov, labels, ch.BLUES, "government-support share", value_fmt=lambda v: ch.pct(v),
-                               domain=(0.0, max(0.05, max(gov.values()) if gov else 1.0)), hrefs=hrefs)
-    missing = sorted(set(miss1) | set(miss2))
-    note = ""
-    if missing:
-        note = ("<p class='note'>Not drawn (no outline in the map file): "
-                + ", ".join(f'<a href="#c-{m}">{_e(c.names.get(m, m))}</a>' for m in missing) + ".</p>")
-    return c.chart(svg1, "map-intensity") + c.chart(svg2, "map-gov-share") + note
+    for fname in ("country_aliases.csv", "report_search_names.csv"):
+        try:
+            with resources.files("hallyu_forecast.data").joinpath(fname).open(encoding="utf-8") as fh:
+                for r in pd.read_csv(fh, keep_default_na=False).itertuples():
+                    other.setdefault(str(r.iso3), set()).add(str(r.alias))
+        except FileNotFoundError:  # pragma: no cover
+            pass
+    return names, other
 
 
-def policy_levers(ex) -> list[tuple[str, str]]:
-    """The policy levers drawn as dependence plots: the known levers present in the explanation,
-    else the five most important government-support features."""
-    terms = set(ex.terms.loc[ex.terms["kind"] == "feature", "term"])
-    present = [(t, label) for t, label in LEVERS if t in terms]
-    if present:
-        return present
-    imp = ex.importance(by="term")
-    gov = imp[imp["role"] == "government_support"]["item"].tolist()[:5]
-    return [(t, _term_label(t)) for t in gov]
+# ------------------------------------------------------------------------------ drivers
+def _headline(drivers, prefer: str | None) -> str:
+    for t in ([prefer] if prefer else []) + list(HEADLINE_TARGETS):
+        if t in drivers.targets:
+            return t
+    return drivers.targets[0]
 
 
-def _association(x: np.ndarray, y: np.ndarray) -> str:
-    """Plain-words direction of a dependence plot (Spearman correlation of value and contribution)."""
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if len(x) < 3 or float(np.abs(y).mean()) < 1e-4 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return "hardly used"
-    rho = float(pd.Series(x).corr(pd.Series(y), method="spearman"))
-    if not math.isfinite(rho):
-        return "hardly used"
-    if rho > 0.3:
-        return "higher values, higher forecasts"
-    if rho < -0.3:
-        return "higher values, lower forecasts"
-    return "no simple direction"
+def _split_rows(split: pd.DataFrame) -> list[dict]:
+    return [{"role": r.role, "label": ch.ROLE_LABELS.get(r.role, r.role), "share": float(r.share),
+             "lo": float(r.lo), "hi": float(r.hi), "text": f"{pct(r.share)} {interval(r.lo, r.hi)}"}
+            for r in split.itertuples()]
 
 
-def _section_levers(c: _Ctx) -> str:
-    ex = c.ex
-    out = []
-    # history-model rows at every origin; new markets at their latest origin only (keeps the file small)
-    rows = ex.rows
-    keep = ((rows["model"] == "history") | (rows["origin"] == rows.groupby("iso3")["origin"].transform("max")))
-    keep = keep.to_numpy()
-    for term, label in policy_levers(ex):
-        x = ex.values[term].to_numpy(float)[keep]
-        y = ex.contributions[term].to_numpy(float)[keep]
-        model = rows["model"].to_numpy()[keep]
-        iso = rows["iso3"].to_numpy()[keep]
-        origin = rows["origin"].to_numpy()[keep]
-        parts = []
-        for m, who in (("history", "countries with travel history"), ("new_market", "new markets")):
-            sel = model == m
-            if sel.any():
-                parts.append(f"{_association(x[sel], y[sel])} for {who}")
-        takeaway = "; ".join(parts)
-        tips = [f"{i} {int(o)}: {ch.fmt(a)}, {b:+.3f}" for i, o, a, b in zip(iso, origin, x, y)]
-        name = f"dependence-{term}"
-        svg = ch.scatter_chart(name, f"{label}: {takeaway}",
-                               "Dark: history model (all origins); light: new-market model (latest origin). "
-                               "Hover: country, origin, value, contribution. Associational, not causal.",
-                               x, y, tips, _term_label(term), "contribution (log points)",
-                               colour=ch.ROLE_COLORS["government_support"], width=430, height=300,
-                               point_colours=[ch.ROLE_COLORS["government_support"] if m == "history"
-                                              else NEW_MARKET_COLOR for m in model])
-        out.append(c.chart(svg, name))
-    if not out:
-        return "<p>No government-support feature in this model.</p>"
-    return "<div class='grid'>" + "".join(out) + "</div>"
+def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFrame, inv: _Inv,
+                     same_target: bool) -> dict:
+    frames = drivers.to_frames()
+    unit = drivers.meta.get("targets", {}).get(target, {}).get("unit", target)
+    level = int(round(100 * float(drivers.meta.get("level") or 0.9)))
+    split = frames["split"]
+    split = split[(split["target"] == target)]
+    spec = split[split["variant"] == "as_specified"]
+    variants = []
+    for variant, s in split.groupby("variant", sort=False):
+        variants.append({"variant": variant.replace("_", " "), "rows": _split_rows(s)})
+    items = [{"label": ch.ROLE_LABELS.get(r.role, r.role), "value": float(r.share), "lo": float(r.lo),
+              "hi": float(r.hi), "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": pct(r.share),
+              "tooltip": f"{ch.ROLE_LABELS.get(r.role, r.role)}: {pct(r.share)} of the spread, {level}% interval "
+                         f"{interval(r.lo, r.hi)}"} for r in spec.itertuples()]
+    top = spec.sort_values("share", ascending=False).iloc[0]
+    svg_split = ch.hbar_chart("drivers-split", f"{ch.ROLE_LABELS.get(top.role, top.role)} account for most of the "
+                              f"differences between countries ({pct(top.share)})",
+                              f"Share of the cross-country spread of {unit} (log scale) attributed to each role; "
+                              f"whiskers: {level}% interval over refits on 80% of countries",
+                              items, "share of the spread", tick_fmt=lambda t: ch.pct(t))
+    charts.append("drivers-split")
+    groups = frames["groups"]
+    groups = groups[(groups["target"] == target) & (groups["variant"] == "as_specified")]
+    groups = groups.sort_values("share", ascending=False)
+    g_items = [{"label": _group_label(r.group), "value": float(r.share), "lo": float(r.lo), "hi": float(r.hi),
+                "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": pct(r.share),
+                "tooltip": f"{_group_label(r.group)} ({_role_label(r.role)}): {pct(r.share)} "
+                           f"{interval(r.lo, r.hi)}"} for r in groups.itertuples()]
+    svg_groups = ""
+    if g_items:
+        svg_groups = ch.hbar_chart("drivers-groups", f"By group: {g_items[0]['label']} leads", "Same decomposition, "
+                                   "by feature group", g_items, "share of the spread", tick_fmt=lambda t: ch.pct(t),
+                                   legend_roles=[r for r in ch.ROLE_COLORS if r in set(groups["role"])])
+        charts.append("drivers-groups")
+    levers = frames["levers"]
+    levers = levers[levers["target"] == target].sort_values("importance", ascending=False).head(12)
+    l_items = [{"label": clean_label(r.label), "value": float(r.importance), "lo": float(r.lo), "hi": float(r.hi),
+                "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{r.importance:.2f}",
+                "tooltip": f"{clean_label(r.label)} ({ch.ROLE_LABELS.get(r.role, r.role)}): mean |contribution| "
+                           f"{r.importance:.3f} log points {interval(r.lo, r.hi, lambda v: f'{v:.3f}')}"
+                           + ("; ranked above the next" if r.rank_stated else "; not separable from the next")}
+               for r in levers.itertuples()]
+    svg_levers = ""
+    if l_items:
+        svg_levers = ch.hbar_chart("drivers-levers", f"Levers: {l_items[0]['label']} matters most",
+                                   f"Mean |SHAP| per country-year (log points), {level}% interval over refits; "
+                                   "a rank is stated only where intervals separate", l_items,
+                                   "mean |contribution| (log points)",
+                                   legend_roles=[r for r in ch.ROLE_COLORS if r in set(levers["role"])])
+        charts.append("drivers-levers")
+    stated = [clean_label(r.label) for r in levers.itertuples() if r.rank_stated]
+    acc = frames["accuracy"]
+    acc = acc[acc["target"] == target]
+    acc_rows = [{"model": r.model.replace("_", " "), "rmse": f"{r.rmse:.3f}",
+                 "rmse_ci": interval(r.rmse_lo, r.rmse_hi, lambda v: f"{v:.3f}"),
+                 "ratio": "" if r.model == "drivers" else f"{r.ratio:.2f} {interval(r.ratio_lo, r.ratio_hi, lambda v: f'{v:.2f}')}",
+                 "n": int(r.n_countries)} for r in acc.itertuples()]
+    countries = []
+    for iso3 in BRIEF_COUNTRIES:
+        try:
+            rows = drivers.country(iso3, target)
+        except Exception:  # not answered for this target (absent or excluded)
+            continue
+        countries.append(_country_factors(rows, unit, history if same_target else None, inv))
+    return {"target": target, "unit": unit, "level": level, "variants": variants, "svg_split": svg_split,
+            "svg_groups": svg_groups, "svg_levers": svg_levers, "levers_stated": stated, "accuracy": acc_rows,
+            "countries": countries, "definition": drivers.brief().get("definition", ""),
+            "dropped": frames.get("dropped", pd.DataFrame()).query("target == @target").to_dict("records")
+            if "dropped" in frames else []}
 
 
-def _country_forecast_chart(c: _Ctx, iso3: str) -> str:
-    ex = c.ex
-    name = c.names.get(iso3, iso3)
-    hist = c.history[c.history["iso3"] == iso3]
-    series = []
-    if len(hist):
-        series.append({"x": hist["year"].tolist(), "y": hist["y"].tolist(), "colour": "#222222",
-                       "label": "observed", "points": len(hist) <= 3})
-    rows = ex.rows[(ex.rows["iso3"] == iso3)].sort_values("target_year")
-    if len(rows) > 1:
-        series.append({"x": rows["target_year"].tolist(), "y": rows["prediction"].tolist(), "colour": "#999999",
-                       "label": f"model, {ex.horizon} year(s) ahead from each origin", "dashed": True,
-                       "points": False})
-    f = c.forecasts[c.forecasts["iso3"] == iso3] if c.forecasts is not None else pd.DataFrame()
-    if len(f):
-        fx, fy, lo, hi = f["target_year"].tolist(), f["prediction"].tolist(), f["lower"].tolist(), f["upper"].tolist()
-        origin = int(f["origin"].iloc[0])
-    else:
-        r = c.latest.loc[iso3]
-        fx, fy = [int(r["target_year"])], [float(r["prediction"])]
-        lo, hi = [float(r.get("lower_80", np.nan))], [float(r.get("upper_80", np.nan))]
-        origin = int(r["origin"])
-    anchor = hist[hist["year"] == origin]
-    if len(anchor):  # connect the forecast to the last observation
-        fx, fy = [origin] + fx, [float(anchor["y"].iloc[0])] + fy
-        lo, hi = [float(anchor["y"].iloc[0])] + lo, [float(anchor["y"].iloc[0])] + hi
-    series.append({"x": fx, "y": fy, "lo": lo, "hi": hi, "colour": ch.ROLE_COLORS["government_support"],
-                   "label": "forecast (band: 80% interval)", "points": True, "band_label": "80% prediction interval"})
-    values = [v for s in series for k in ("y", "lo", "hi") for v in (s.get(k) or []) if v is not None
-              and math.isfinite(v)]
-    ticks = _natural_ticks(c, min(values), max(values)) if values else None
-    end = fy[-1] if fy else float("nan")
-    title = f"{name}: forecast {c.nat_fmt(end)} {c.unit} in {fx[-1]}" if fy else f"{name}: no forecast"
-    if len(hist) >= 2:
-        peak = hist.loc[hist["y"].idxmax()]
-        title += f" (peak so far {c.nat_fmt(float(peak['y']))} in {int(peak['year'])})"
-    return ch.line_chart(f"forecast-{iso3}", title, "Observed history, model fit and forecast with its interval",
-                         series, "year", c.unit + (" (log scale)" if c.log else ""), width=860, height=300,
-                         y_fmt=c.tick_fmt, y_ticks=ticks, vline=origin, vline_label=f"origin {origin}")
+def _country_factors(rows: pd.DataFrame, unit: str, history: pd.DataFrame | None, inv: _Inv) -> dict:
+    """One country's level as factors of the average country's (the drivers decomposition)."""
+    first = rows.iloc[0]
+    iso3, year = str(first["iso3"]), int(first["year"])
+    level = None
+    if history is not None and bool(first["observed"]):
+        h = history[(history["iso3"] == iso3) & (history["year"] == year)]
+        level = inv(h["y"].iloc[0]) if len(h) else None
+    roles = []
+    for r in rows.itertuples():
+        if r.role == "unexplained":
+            if _num(r.contribution_log) is not None:
+                roles.append({"role": r.role, "label": "unexplained", "factor": factor(r.factor_role),
+                              "interval": "", "value": float(r.factor_role)})
+            continue
+        roles.append({"role": r.role, "label": ch.ROLE_LABELS.get(r.role, r.role), "factor": factor(r.factor_role),
+                      "interval": interval(r.factor_lo, r.factor_hi, factor), "value": float(r.factor_role),
+                      "lo": float(r.factor_lo), "hi": float(r.factor_hi)})
+    dom = str(first.get("domain", "in")) if "domain" in rows else "in"
+    return {"iso3": iso3, "year": year, "observed": bool(first["observed"]), "factor": factor(first["factor"]),
+            "factor_value": float(first["factor"]), "level": natural(level) if level is not None else None,
+            "unit": unit, "roles": roles, "domain": dom, "sentence": _factor_sentence(first, roles, unit, dom)}
 
 
-def _natural_ticks(c: _Ctx, lo: float, hi: float, decades: bool = False) -> list[float] | None:
-    """Model-scale positions of round natural values (1, 2, 5, 10, ...) for a log target."""
-    if not c.log:
-        return None
-    a, b = math.exp(lo), math.exp(hi)
-    if decades:
-        ticks = [math.log(10.0 ** k) for k in range(-3, 8) if a <= 10.0 ** k <= b]
-        if len(ticks) >= 3:
-            return ticks
-    cands = sorted({m * 10 ** k for k in range(-3, 8) for m in (1, 2, 5)})
-    ticks = [math.log(t) for t in cands if a <= t <= b]
-    if len(ticks) < 3:
-        cands = sorted({m * 10 ** k for k in range(-3, 8) for m in (1, 1.5, 2, 3, 5, 7)})
-        ticks = [math.log(t) for t in cands if a <= t <= b]
-    return ticks if len(ticks) >= 2 else None
+def _factor_sentence(first, roles: list[dict], unit: str, dom: str) -> str:
+    """ "VNM 2019: x3.6 the average country's youth visitors per 100k inhabitants; government support x1.07
+    [0.95-1.12]; ..." (the wording of ``DriversResult.format_country``)."""
+    parts = [f"{first['iso3']} {int(first['year'])}: {factor(first['factor'])} the average country's {unit}"
+             + ("" if first["observed"] else " (fitted: no observed value)")]
+    parts += [f"{r['label']} {r['factor']}" + (f" {r['interval']}" if r["interval"] else "") for r in roles]
+    text = "; ".join(parts)
+    return text if dom == "in" else f"{text} ({dom})"
 
 
-def _section_country(c: _Ctx, iso3: str) -> str:
-    ex = c.ex
-    table = ex.country_table(iso3)
-    a = table.attrs
-    name = c.names.get(iso3, iso3)
-    steps = [{"label": _group_label(r.group), "value": r.contribution, "colour": ch.ROLE_COLORS.get(r.role),
-              "role": r.role, "tooltip": f"{_group_label(r.group)}: {c.contribution_text(r.contribution)}; "
-                                         f"top: {r.top_features}"} for r in table.itertuples()]
-    direction = "above" if a["prediction"] >= a["base_value"] else "below"
-    lead = table.iloc[0] if len(table) else None
-    title = (f"{name} is {direction} the average mainly because of "
-             f"{_group_label(lead.group).lower()} ({c.contribution_text(lead.contribution)})"
-             if lead is not None else f"{name}: no contribution")
-    wf = ch.waterfall_chart(
-        f"waterfall-{iso3}", title,
-        f"Forecast for {a['target_year']} from data up to {a['origin']} ({a['model'].replace('_', '-')} model), "
-        f"contributions in log points", a["base_value"], steps, a["prediction"],
-        "model scale (log)" if c.log else "model scale", base_label="Average forecast (base value)",
-        final_label=f"Forecast {a['target_year']}: {c.nat_fmt(a['prediction'])}",
-        value_fmt=lambda v: ch.signed(v, 3), show_legend=False)
+def _robustness(drivers) -> tuple[list[dict], str]:
+    brief = drivers.brief()["targets"]
+    frames = drivers.to_frames()
+    split = frames["split"]
+    rows = []
+    for t in drivers.targets:
+        b = brief[t]
+        alt = split[(split["target"] == t) & (split["variant"] == "trade_as_government_support")
+                    & (split["role"] == "government_support")]
+        rows.append({
+            "target": t, "unit": drivers.meta.get("targets", {}).get(t, {}).get("unit", t),
+            "n_countries": b["n_countries"],
+            "ratio_global": f"{b['ratio_vs_global_mean'][0]:.2f} {interval(*b['ratio_vs_global_mean'][1:], lambda v: f'{v:.2f}')}",
+            "ratio_cy": f"{b['ratio_vs_continent_year_mean'][0]:.2f} "
+                        f"{interval(*b['ratio_vs_continent_year_mean'][1:], lambda v: f'{v:.2f}')}",
+            "beats_baselines": b["ratio_vs_global_mean"][2] < 1 and b["ratio_vs_continent_year_mean"][2] < 1,
+            "gov": f"{pct(b['split']['government_support'][0])} {interval(*b['split']['government_support'][1:])}",
+            "local": f"{pct(b['split']['local_conditions'][0])} {interval(*b['split']['local_conditions'][1:])}",
+            "gov_trade": (f"{pct(alt['share'].iloc[0])} {interval(alt['lo'].iloc[0], alt['hi'].iloc[0])}"
+                          if len(alt) else "n/a"),
+            "ranking": b["ranking"],
+            "levers": "; ".join(clean_label(x["label"]) for x in b["top_levers"]),
+        })
+    rankings = [r["ranking"] for r in rows]
+    common = max(set(rankings), key=rankings.count)
+    agree = [r["unit"] for r in rows if r["ranking"] == common]
+    disagree = [f"{r['unit']} ({r['ranking']})" for r in rows if r["ranking"] != common]
+    beats = [r["unit"] for r in rows if not r["beats_baselines"]]
+    text = (f"{len(agree)} of {len(rows)} measures agree: {common}" + (f" ({', '.join(agree)})" if agree else "")
+            + "." + (f" They do not agree for {', '.join(disagree)}." if disagree else "")
+            + (f" For {', '.join(beats)} the drivers model does not clearly beat both baselines (an interval "
+               "reaches 1), so treat its split with more caution." if beats else ""))
+    return rows, text
+
+
+def _brief(drivers, target: str, forecast: dict, causal: bool) -> dict:
+    b = drivers.brief()
+    t = b["targets"][target]
+    unit = drivers.meta.get("targets", {}).get(target, {}).get("unit", target)
+    level = int(round(100 * float(b.get("level") or 0.9)))
+    s = t["split"]
+    text = {
+        "gov": pct(s["government_support"][0]), "gov_ci": interval(*s["government_support"][1:]),
+        "local": pct(s["local_conditions"][0]), "local_ci": interval(*s["local_conditions"][1:]),
+        "ratio_global": f"{t['ratio_vs_global_mean'][0]:.2f}",
+        "ratio_global_ci": interval(*t["ratio_vs_global_mean"][1:], lambda v: f"{v:.2f}"),
+        "ratio_cy": f"{t['ratio_vs_continent_year_mean'][0]:.2f}",
+        "ratio_cy_ci": interval(*t["ratio_vs_continent_year_mean"][1:], lambda v: f"{v:.2f}"),
+        "rmse": f"{t['rmse']:.2f}", "rmse_global": f"{t['rmse_global_mean']:.2f}",
+        "accuracy_pct": pct(1 - t["ratio_vs_global_mean"][0], 0),
+        "ranking": {"indistinguishable": "the two cannot be ranked (their intervals overlap)",
+                    "local conditions > government support": "local conditions clearly outweigh government support",
+                    "government support > local conditions": "government support clearly outweighs local conditions"}
+        .get(t["ranking"], t["ranking"]),
+        "levers": [clean_label(x["label"]) for x in t["top_levers"]],
+        "levers_stated": any(x["rank_stated"] for x in t["top_levers"]),
+    }
+    return {"target": target, "unit": unit, "level": level, "numbers": t, "text": text, "causal": causal,
+            "forecast": forecast}
+
+
+# ---------------------------------------------------------------------------- forecasts
+def _term_maps(ex) -> tuple[dict, dict]:
+    t = ex.terms.drop_duplicates("term")
+    return dict(zip(t["term"], t["group"].astype(str))), dict(zip(t["term"], t["role"].astype(str)))
+
+
+def forecast_size(ex, iso3: str, history: pd.DataFrame | None = None, _maps: tuple | None = None) -> dict:
+    """The forecaster's explanation of one country at its real size.
+
+    Returns a dict with ``steps`` (label, role, log, text: contributions in log points and percent
+    of the forecast, the tiny ones grouped into "other"), ``start`` (the last observed level or the
+    new-market model's average, model scale), ``prediction`` and ``text`` (the sentence printed by
+    ``hallyu-forecast explain`` and shown in the report).
+    """
+    iso3 = str(iso3).upper()
     i = ex._pick_row(iso3, None)
+    row = ex.rows.loc[i]
     contrib = ex.contributions.loc[i]
     contrib = contrib[contrib != 0]
-    top = contrib.reindex(contrib.abs().sort_values(ascending=False).index)[:8]
-    rows = []
-    for term, value in top.items():
-        role = c.role_of[term]
-        v = ex.values.loc[i, term]
-        rows.append(f"<tr title='{_e(c.why.get(term, ''))}'><td><span class='chip' style='background:"
-                    f"{ch.ROLE_COLORS.get(role)}'></span>{_e(_term_label(term))}</td>"
-                    f"<td>{_e(_group_label(c.group_of[term]))}"
-                    f"</td><td class='num'>{_e(ch.fmt(v) if pd.notna(v) else 'missing')}</td>"
-                    f"<td class='num'>{_e(c.contribution_text(value))}</td></tr>")
-    shares = c.country_shares[c.country_shares["iso3"] == iso3].set_index("role")
-    level = int(round(ex.level * 100))
-    share_text = "; ".join(f"{ch.ROLE_LABELS[r]} {ch.pct(shares.loc[r, 'share'])} "
-                           f"({ch.pct(shares.loc[r, 'lower'])}&ndash;{ch.pct(shares.loc[r, 'upper'])})"
-                           for r in ("government_support", "local_conditions", "regime") if r in shares.index)
-    latest = c.latest.loc[iso3]
-    interval = ""
-    if pd.notna(latest.get("lower_80", np.nan)):
-        interval = (f", 80% interval {c.nat_fmt(float(latest['lower_80']))}&ndash;"
-                    f"{c.nat_fmt(float(latest['upper_80']))}")
-    note = " COVID origin: the forecast is anchored on 2019 with a recovery path." if bool(
-        latest.get("covid_adjusted", False)) else ""
-    model_text = ("history model (forecasts the change from the last observed value)" if a["model"] == "history"
-                  else "new-market model (no travel data: predicts the level from covariates only)")
-    return (f"<section class='country' id='c-{iso3}' data-iso3='{iso3}'><h3>{_e(name)} <small>{iso3}</small></h3>"
-            f"<p class='lede'>Forecast for {a['target_year']}: <b>{c.nat_fmt(a['prediction'])}</b> {_e(c.unit)}"
-            f"{interval}. Shares of the explained movement (own history excluded, mean over origins, {level}% "
-            f"refit range): {share_text}. Answered by the {model_text}.{note}</p>"
-            + c.chart(wf, f"waterfall-{iso3}")
-            + "<table class='features'><thead><tr><th>feature</th><th>group</th><th>value</th>"
-              "<th>contribution</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
-            + c.chart(_country_forecast_chart(c, iso3), f"forecast-{iso3}")
-            + "<p class='back'><a href='#countries'>&uarr; all countries</a></p></section>")
+    group_of, role_of = _maps[:2] if _maps else _term_maps(ex)
+    pred = float(row["prediction"])
+    origin, target_year = int(row["origin"]), int(row["target_year"])
+    if _maps and len(_maps) > 2:
+        last = _maps[2].get((iso3, origin))
+    else:
+        history = ex.history if history is None else history
+        h = history[(history["iso3"] == iso3) & (history["year"] == origin)] if history is not None else []
+        last = float(h["y"].iloc[0]) if len(h) else None
+    if row["model"] == "history" and last is not None:
+        start, start_label = float(last), f"Last observed ({origin})"
+    else:
+        start, start_label = float(row["base_value"]), "Average of the new-market model"
+    by_group: dict[tuple[str, str], float] = {}
+    covid = 0.0
+    for term, value in contrib.items():
+        if term == "last_observed_level" or not value:
+            continue
+        if term == "covid_recovery_adjustment":
+            covid += float(value)
+            continue
+        key = (group_of[term], role_of[term])
+        by_group[key] = by_group.get(key, 0.0) + float(value)
+    learned = sum(by_group.values())
+    steps = [{"label": _group_label(g), "role": r, "log": v} for (g, r), v in by_group.items()]
+    if covid:
+        steps.append({"label": COVID_LABEL, "role": "regime", "log": covid})
+    rest = pred - start - learned - covid
+    if row["model"] == "history":
+        steps.insert(0, {"label": "Persistence + pooled drift", "role": "history", "log": rest})
+    steps.sort(key=lambda s: -abs(s["log"]))
+    big = [s for s in steps if abs(s["log"]) >= TINY_LOG][:MAX_STEPS]
+    small = [s for s in steps if s not in big]
+    if small:
+        big.append({"label": f"Other ({len(small)} group{'s' if len(small) > 1 else ''}, each below 1%)",
+                    "role": "other", "log": float(sum(s["log"] for s in small))})
+    for s in big:
+        s["text"] = log_points(s["log"])
+    roles = {}
+    for (g, r), v in by_group.items():
+        roles[r] = roles.get(r, 0.0) + v
+    role_text = ", ".join(f"{ch.ROLE_LABELS.get(r, r)} {log_points(v)}"
+                          for r, v in sorted(roles.items(), key=lambda kv: -abs(kv[1])))
+    text = (f"{row['name']} ({iso3}), forecast for {target_year} from data up to {origin} "
+            f"[{str(row['model']).replace('_', '-')} model]: "
+            + (f"the forecast moves {log_points(pred - start)} from the last observed level; "
+               f"persistence + pooled drift {log_points(rest)}" if row["model"] == "history"
+               else f"the forecast is {log_points(pred - start)} from the new-market model's average")
+            + (f"; COVID recovery rule {log_points(covid)}" if covid else "")
+            + (f"; learned adjustments: {role_text}" if role_text else "") + ". "
+            + ("Year-to-year forecasts are essentially persistence + drift and cannot separate drivers of "
+               "change; `hallyu-forecast drivers` explains why levels differ between countries."
+               if row["model"] == "history" else
+               "Associations across countries, not causal effects."))
+    return {"steps": big, "start": start, "start_label": start_label, "prediction": pred, "origin": origin,
+            "target_year": target_year, "model": str(row["model"]), "text": text}
 
 
-def _glance_table(c: _Ctx) -> str:
-    cs = c.country_shares.pivot(index="iso3", columns="role", values="share")
-    rows = []
-    for iso3 in sorted(c.names, key=lambda k: c.names[k]):
-        r = c.latest.loc[iso3]
-        rows.append(f"<tr><td><a href='#c-{iso3}'>{_e(c.names[iso3])}</a></td><td>{iso3}</td>"
-                    f"<td>{_e(str(r['model']).replace('_', '-'))}</td>"
-                    f"<td class='num' data-v='{float(r['prediction']):.6f}'>"
-                    f"{c.nat_fmt(float(r['prediction']))}</td>"
-                    f"<td class='num' data-v='{cs.loc[iso3, 'government_support']:.6f}'>"
-                    f"{ch.pct(cs.loc[iso3, 'government_support'])}</td>"
-                    f"<td class='num' data-v='{cs.loc[iso3, 'local_conditions']:.6f}'>"
-                    f"{ch.pct(cs.loc[iso3, 'local_conditions'])}</td>"
-                    f"<td class='num' data-v='{cs.loc[iso3, 'regime']:.6f}'>{ch.pct(cs.loc[iso3, 'regime'])}</td></tr>")
-    return ("<table class='sortable glance'><thead><tr><th>country</th><th>ISO3</th><th>model</th>"
-            f"<th>forecast ({_e(c.unit)})</th><th>government support</th><th>local conditions</th><th>regime</th>"
-            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+def _domain_status(forecasts: pd.DataFrame | None, drivers, target: str | None) -> dict[str, str]:
+    """ISO3 -> "in" / "extrapolated: ..." / "excluded: ...", from predict()'s ``domain`` column, else the
+    drivers result's domain table, else population (places without it are excluded)."""
+    out: dict[str, str] = {}
+    if drivers is not None and target is not None and "domain" in drivers.to_frames():
+        d = drivers.to_frames()["domain"]
+        d = d[d["target"] == target]
+        for r in d.itertuples():
+            out[r.iso3] = "in" if r.status == "in" else f"{r.status}: {r.reason}"
+    if forecasts is not None:
+        if "domain" in forecasts:
+            for iso3, dom in forecasts.drop_duplicates("iso3").set_index("iso3")["domain"].items():
+                out[iso3] = str(dom)
+        elif "prediction_arrivals" in forecasts:
+            nopop = forecasts.groupby("iso3")["prediction_arrivals"].apply(lambda s: s.isna().all())
+            for iso3 in nopop[nopop].index:
+                out[iso3] = "excluded: no population figure"
+    return out
 
 
-def _section_methods(c: _Ctx) -> str:
-    ex = c.ex
-    t = ex.target
-    meta = ex.meta
-    level = int(round(ex.level * 100))
-    parts = [f"<h3>Target</h3><p><b>{_e(t.get('description', t['name']))}</b>. Measures: {_e(t.get('measures', ''))} "
-             f"Does not measure: {_e(t.get('does_not_measure', ''))}</p>"]
-    parts.append(
-        "<h3>Attribution</h3><p>Each forecast is split with SHAP (TreeExplainer, path-dependent TreeSHAP on the "
-        "LightGBM model of the horizon) into additive contributions of every feature; features are summed into "
-        "groups and roles declared in the feature specs. The history model forecasts a change from the last observed "
-        "value, so the last observed level (relative to its training average) enters as an explicit term of the own-"
-        "history group, and for COVID origins the rule-based recovery adjustment (published forecast minus the tree "
-        "forecast) enters the regime group: <i>base value + contributions = published forecast</i> for every "
-        f"row (checked to 1e-6; largest gap {meta.get('max_additivity_gap', 0):.1e}). Contributions are in log "
-        "points of the target (+0.10 &asymp; +10%).</p>"
-        "<p><b>Shares.</b> For each country-year, a role's magnitude is the sum of |contribution| of its terms; its "
-        "share is that magnitude over the sum across roles (with or without the own-history role). A country's share "
-        "is the mean over its explained origins; the global share is the mean over countries (each counts once). "
-        f"Shares come with a {level}% range over {meta.get('n_refits', 0)} refits of the model "
-        f"({_e(meta.get('uncertainty', ''))}: 80% of countries drawn without replacement, new seed each time), "
-        "widened to include the point estimate.</p>"
-        "<p class='caveat'><b>Caveat.</b> SHAP values show how the model uses the data. They are associational, not "
-        "causal: a large government-support share does not mean that opening a cultural centre would cause the "
-        "predicted change; policies are also placed where interest already exists.</p>")
-    parts.append(f"<h3>Model</h3><p>{_e(meta.get('model', ''))}; target mode {_e(meta.get('target_mode', ''))}, "
-                 f"weight of the tree output {meta.get('shrinkage', float('nan')):.2f}, pooled drift "
-                 f"{meta.get('drift', float('nan')):+.3f} per year; horizon {ex.horizon}; origins "
-                 f"{min(meta.get('origins', [0]))}-{max(meta.get('origins', [0]))}; SHAP "
-                 f"{_e(meta.get('shap_version', ''))}, LightGBM {_e(meta.get('lightgbm_version', ''))}.</p>")
-    parts.append("<h3>Backtest accuracy</h3>" + _backtest_html(c.backtest))
-    parts.append("<h3>Data sources</h3>" + _sources_html(meta.get("panel") == "embedded"))
-    parts.append("<h3>Map</h3><p>Country outlines: <i>pygal_maps_world</i> (Kozea, LGPL-3.0+), simplified; small "
-                 "islands and countries absent from that file are listed under the maps.</p>")
-    return "".join(parts)
+def _forecast_section(ex, forecasts: pd.DataFrame | None, inv: _Inv, unit: str, names: dict[str, str],
+                      domain: dict[str, str], charts: list[str]) -> dict:
+    if forecasts is None:
+        latest = ex.rows.loc[ex.rows.groupby("iso3")["origin"].idxmax()]
+        forecasts = pd.DataFrame({"iso3": latest["iso3"], "origin": latest["origin"],
+                                  "target_year": latest["target_year"], "prediction": latest["prediction"],
+                                  "lower": latest.get("lower_80", np.nan), "upper": latest.get("upper_80", np.nan),
+                                  "model": latest["model"]})
+    f = forecasts[~forecasts["iso3"].map(lambda i: domain.get(i, "in").startswith("excluded"))]
+    first = f[f["target_year"] == f.groupby("iso3")["target_year"].transform("min")]
+    years = sorted(int(y) for y in f["target_year"].unique())
+    origin = int(f["origin"].max()) if len(f) else None
+    map_year = int(first["target_year"].max()) if len(first) else None
+    model_of = dict(zip(ex.rows["iso3"], ex.rows["model"]))
+    if "model" in first:
+        model_of.update(dict(zip(first["iso3"], first["model"])))
+    values, tips = {}, {}
+    for r in first.itertuples():
+        v = _num(r.prediction)
+        if v is None:
+            continue
+        values[r.iso3] = v
+        which = ("history model (persistence + drift)" if model_of.get(r.iso3) == "history"
+                 else "new-market model (covariates only, no travel history)")
+        dom = domain.get(r.iso3, "in")
+        tips[r.iso3] = (f"{names.get(r.iso3, r.iso3)} ({r.iso3}): {natural(inv(v))} {unit} in {int(r.target_year)}, "
+                        f"80% interval {natural(inv(r.lower))}\u2013{natural(inv(r.upper))}; {which}"
+                        + ("" if dom == "in" else f"; {dom}"))
+    hatched = [i for i in values if model_of.get(i) != "history"]
+    svg, missing = ("", [])
+    if values:
+        ticks = None
+        if inv.log:
+            lo, hi = min(values.values()), max(values.values())
+            ticks = [math.log(10.0 ** k) for k in range(-3, 8) if math.exp(lo) <= 10.0 ** k <= math.exp(hi)] or None
+        svg, missing = ch.world_map(
+            "map-forecast", f"Forecast {unit} in {map_year}", "Hatched and outlined: answered without travel "
+            "history (covariates-only model). Hover a country for value, interval and model; places outside the "
+            "applicability domain are not drawn", values, {k: f"{names.get(k, k)} ({k})" for k in ch.world_geometry()},
+            ch.VIRIDIS, unit, value_fmt=lambda v: natural(inv(v)), tooltips=tips, hatched=hatched,
+            hatched_label="no travel history", legend_ticks=ticks)
+        charts.append("map-forecast")
+    top = sorted(values, key=values.get, reverse=True)[:3]
+    n_hist = sum(1 for i in values if model_of.get(i) == "history")
+    return {"years": years, "origin": origin, "map_year": map_year, "svg_map": svg, "n": len(values),
+            "n_history": n_hist, "n_new": len(values) - n_hist,
+            "top": [{"iso3": i, "name": names.get(i, i), "value": natural(inv(values[i]))} for i in top],
+            "not_drawn": [{"iso3": m, "name": names.get(m, m)} for m in missing],
+            "excluded": sorted(i for i, d in domain.items() if d.startswith("excluded")),
+            "extrapolated": sorted(i for i, d in domain.items() if d.startswith("extrapolated")),
+            "frame": f}
 
 
-def _html_table(table: pd.DataFrame) -> str:
-    head = "".join(f"<th>{_e(str(col).replace('_', ' '))}</th>" for col in table.columns)
-    body = []
-    for r in table.itertuples(index=False):
-        cells = []
-        for v in r:
-            if isinstance(v, (float, np.floating)):
-                cells.append(f"<td class='num'>{'' if not math.isfinite(v) else f'{v:.3f}'}</td>")
-            elif isinstance(v, (int, np.integer)):
-                cells.append(f"<td class='num'>{v}</td>")
-            else:
-                cells.append(f"<td>{_e(v)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<div class='scroll-x'><table class='sortable'><thead><tr>{head}</tr></thead><tbody>"
-            + "".join(body) + "</tbody></table></div>")
+def _lever_charts(ex, labels: dict[str, str], charts: list[str]) -> list[str]:
+    """How the forecaster's learned adjustment uses each policy lever; few-level levers as categories."""
+    terms = set(ex.terms.loc[ex.terms["kind"] == "feature", "term"])
+    present = [t for t in LEVERS if t in terms]
+    if not present:
+        imp = ex.importance(by="term")
+        present = imp[imp["role"] == "government_support"]["item"].tolist()[:4]
+    rows = ex.rows
+    # one dot per country (its latest explained origin): the page stays light and each country counts once
+    keep = (rows["origin"] == rows.groupby("iso3")["origin"].transform("max")).to_numpy()
+    out = []
+    for term in present:
+        x = ex.values[term].to_numpy(float)[keep]
+        y = ex.contributions[term].to_numpy(float)[keep]
+        iso = rows["iso3"].to_numpy()[keep]
+        origin = rows["origin"].to_numpy()[keep]
+        tips = [f"{i} {int(o)}: value {ch.fmt(a)}, contribution {log_points(b) if np.isfinite(b) else 'n/a'}"
+                for i, o, a, b in zip(iso, origin, x, y)]
+        label = labels.get(term, term)
+        size = float(np.nanmean(np.abs(y))) if len(y) else 0.0
+        title = f"{label}: mean |contribution| {log_points(size)}"
+        name = f"lever-{term}"
+        levels = sorted(v for v in set(x[np.isfinite(x)].tolist()))
+        if 0 < len(levels) <= CATEGORY_LEVELS:
+            groups = [{"label": ch.fmt(v, 0) if float(v).is_integer() else ch.fmt(v),
+                       "values": [b for a, b in zip(x, y) if a == v],
+                       "tooltips": [t for a, t in zip(x, tips) if a == v]} for v in levels]
+            svg = ch.strip_chart(name, title, "One dot per country-year, by the lever's value; bar: median. "
+                                 "Associational, not causal.", groups, "contribution (log points)",
+                                 colour=ch.ROLE_COLORS["government_support"])
+        else:
+            svg = ch.scatter_chart(name, title, "One dot per country-year: value (x) and contribution (y). "
+                                   "Associational, not causal.", x, y, tips, label, "contribution (log points)",
+                                   colour=ch.ROLE_COLORS["government_support"], width=430, height=300)
+        charts.append(name)
+        out.append(svg)
+    return out
 
 
-def _backtest_html(backtest) -> str:
-    """Accuracy tables from a BacktestResult (``summary()``) or any DataFrame (rendered as is)."""
+def _country_payload(ex, f: pd.DataFrame, history: pd.DataFrame, inv: _Inv, unit: str, names: dict[str, str],
+                     other: dict[str, set[str]], domain: dict[str, str], drivers, dtarget: str | None,
+                     dunit: str) -> list[dict]:
+    explained = set(ex.countries())
+    codes = sorted(set(f["iso3"]) | {i for i in explained if not domain.get(i, "in").startswith("excluded")})
+    out = []
+    by_iso = {k: g for k, g in f.groupby("iso3")}
+    hist_by = {k: g for k, g in history.groupby("iso3")}
+    maps = _term_maps(ex) + ({(i, int(y)): float(v) for i, y, v in zip(history["iso3"], history["year"], history["y"])},)
+    dcountries = {}
+    if drivers is not None and dtarget is not None:
+        dc = drivers.to_frames()["countries"]
+        dcountries = {k: g for k, g in dc[dc["target"] == dtarget].groupby("iso3")}
+    for iso3 in codes:
+        name = names.get(iso3) or str(ex.rows.loc[ex.rows["iso3"] == iso3, "name"].iloc[0]) \
+            if iso3 in explained else names.get(iso3, iso3)
+        search = sorted({_fold(n) for n in {name, iso3} | other.get(iso3, set()) if n})
+        item = {"iso3": iso3, "name": name, "search": " | ".join(search), "domain": domain.get(iso3, "in")}
+        g = by_iso.get(iso3)
+        if g is not None and len(g):
+            item["model"] = str(g["model"].iloc[0]) if "model" in g else ""
+            item["origin"] = int(g["origin"].iloc[0])
+            item["forecast"] = [[int(r.target_year), inv(r.prediction), inv(r.lower), inv(r.upper),
+                                 f"{int(r.target_year)}: {natural(inv(r.prediction))} {unit} (80% interval "
+                                 f"{natural(inv(r.lower))}\u2013{natural(inv(r.upper))})"] for r in g.itertuples()]
+        h = hist_by.get(iso3)
+        if h is not None and len(h):
+            item["history"] = [[int(r.year), inv(r.y)] for r in h.itertuples()]  # tooltip composed by the script
+        if iso3 in explained:
+            size = forecast_size(ex, iso3, history, _maps=maps)
+            item["explain"] = {"text": size["text"], "start": inv(size["start"]), "start_label": size["start_label"],
+                               "prediction": inv(size["prediction"]), "target_year": size["target_year"],
+                               "steps": [{"label": s["label"], "role": s["role"], "log": s["log"], "text": s["text"]}
+                                         for s in size["steps"]]}
+            item.setdefault("model", size["model"])
+        if drivers is not None and dtarget is not None:
+            rows = dcountries.get(iso3)
+            if rows is not None and len(rows):
+                observed = rows.loc[rows["observed"], "year"]
+                rows = rows[rows["year"] == (observed.max() if len(observed) else rows["year"].max())]
+                fac = _country_factors(rows.reset_index(drop=True), dunit, None, inv)
+                item["drivers"] = {"sentence": fac["sentence"], "year": fac["year"], "observed": fac["observed"],
+                                   "factor": fac["factor_value"],
+                                   "roles": [[r["label"], r["value"], r.get("lo"), r.get("hi"),
+                                              f"{r['factor']} {r['interval']}".strip(), r["role"]]
+                                             for r in fac["roles"]]}
+        out.append(item)
+    return out
+
+
+# ------------------------------------------------------------------------------ optional
+EFFECTS_COLUMNS = ("lever", "target", "estimate", "lo", "hi", "method", "assumptions")
+EVENT_COLUMNS = ("lever", "target", "event_time", "estimate", "lo", "hi")
+# hf.effects() names (causal subpackage): intervals as ci_lo/ci_hi and event-study bands as band_lo/band_hi
+_CAUSAL_RENAME = {"ci_lo": "lo", "ci_hi": "hi", "band_lo": "lo", "band_hi": "hi"}
+# causal lever -> the drivers model's feature(s) for the side-by-side SHAP column
+CAUSAL_FEATURES = {"kcc": ("cultural_centres", "years_since_cultural_centre"), "fta": ("fta_korea_in_force",),
+                   "trade_intensity": ("log_trade_per_capita",), "oda": ("log_oda_2019_per_capita",),
+                   "diplomatic_ties_years": ("diplomatic_ties_years",)}
+
+
+def _causal_section(effects, event_study, drivers, target: str | None, charts: list[str]) -> dict | None:
+    """Rendered only when ``effects`` is given.
+
+    ``effects`` columns: lever, target, estimate, lo, hi (log points, interval at the stated level),
+    method, assumptions (optional: unit, n_treated). ``event_study`` (optional) columns: lever, target,
+    event_time (years since onset), estimate, lo, hi. The causal estimate is shown next to the drivers
+    model's mean |SHAP| of the same feature (when the lever is one of its features).
+    """
+    if effects is None:
+        return None
+    if hasattr(effects, "to_frames"):  # the EffectsResult of hf.effects()
+        frames = effects.to_frames()
+        effects, event_study = frames["effects"], frames.get("event_time") if event_study is None else event_study
+    if isinstance(effects, pd.DataFrame):
+        effects = effects.rename(columns={k: v for k, v in _CAUSAL_RENAME.items() if v not in effects.columns})
+    if isinstance(event_study, pd.DataFrame):
+        event_study = event_study.rename(columns={k: v for k, v in _CAUSAL_RENAME.items()
+                                                  if v not in event_study.columns})
+    if not isinstance(effects, pd.DataFrame) or not set(EFFECTS_COLUMNS) <= set(effects.columns):
+        raise ConfigError(f"`effects` must be a DataFrame with columns {list(EFFECTS_COLUMNS)} "
+                          "(the output of hallyu_forecast.effects()).")
+    shap = {}
+    if drivers is not None:
+        lv = drivers.to_frames()["levers"]
+        shap = {(r.target, r.feature): f"{r.importance:.3f} {interval(r.lo, r.hi, lambda v: f'{v:.3f}')}"
+                for r in lv.itertuples()}
+    def shap_of(target, lever) -> str:
+        for feature in (lever,) + CAUSAL_FEATURES.get(lever, ()):
+            if (target, feature) in shap:
+                return shap[(target, feature)] + ("" if feature == lever else f" ({feature})")
+        return "not a drivers feature"
+
+    rows = [{"lever": str(r.lever), "target": str(r.target),
+             "estimate": log_points(r.estimate) if _num(r.estimate) is not None else "not estimable",
+             "ci": interval(r.lo, r.hi, lambda v: f"{v:+.3f}") if _num(r.lo) is not None else "",
+             "method": str(r.method), "assumptions": str(r.assumptions),
+             "verdict": str(getattr(r, "verdict", "") or ""), "shap": shap_of(r.target, r.lever)}
+            for r in effects.itertuples()]
+    plots = []
+    if event_study is not None and len(event_study):
+        if not set(EVENT_COLUMNS) <= set(event_study.columns):
+            raise ConfigError(f"`event_study` must be a DataFrame with columns {list(EVENT_COLUMNS)}.")
+        for k, ((lever, tgt), g) in enumerate(event_study.groupby(["lever", "target"], sort=True)):
+            g = g.dropna(subset=["estimate"]).sort_values("event_time")
+            if g.empty:
+                continue
+            name = f"event-{k}"
+            plots.append(ch.line_chart(
+                name, f"{lever} on {tgt}: estimate by years since onset", "Band: interval; 0 = onset year",
+                [{"x": g["event_time"].astype(int).tolist(), "y": g["estimate"].astype(float).tolist(),
+                  "lo": g["lo"].astype(float).tolist(), "hi": g["hi"].astype(float).tolist(),
+                  "colour": ch.ROLE_COLORS["government_support"], "label": "estimate", "points": True}],
+                "years since onset", "effect (log points)", width=640, height=280, vline=0, vline_label="onset"))
+            charts.append(name)
+    return {"rows": rows, "plots": plots}
+
+
+def _index_section(index, names: dict[str, str], charts: list[str]) -> dict | None:
+    """Rendered only when ``index`` (columns iso3, year, hallyu_index) is given: the latest year's map."""
+    if index is None:
+        return None
+    if not isinstance(index, pd.DataFrame) or not {"iso3", "year", "hallyu_index"} <= set(index.columns):
+        raise ConfigError("`index` must be a DataFrame with columns iso3, year, hallyu_index "
+                          "(the panel's `hallyu_index` column).")
+    d = index.dropna(subset=["hallyu_index"])
+    if d.empty:
+        return None
+    year = int(d["year"].max())
+    d = d[d["year"] == year]
+    values = dict(zip(d["iso3"], d["hallyu_index"].astype(float)))
+    svg, missing = ch.world_map("map-index", f"Hallyu intensity index, {year}", "Direct measures combined "
+                                "(see the index's documentation); grey: no data", values,
+                                {k: f"{names.get(k, k)} ({k})" for k in ch.world_geometry()}, ch.VIRIDIS,
+                                "Hallyu index", value_fmt=lambda v: f"{v:.2f}")
+    charts.append("map-index")
+    return {"year": year, "svg": svg, "n": len(values), "not_drawn": [names.get(m, m) for m in missing]}
+
+
+# ------------------------------------------------------------------------------- methods
+def _backtest_table(backtest) -> dict | None:
     if backtest is None:
-        return ("<p>No backtest supplied. Run <code>hallyu-forecast backtest</code> and pass its result to "
-                "<code>render_report(..., backtest=result)</code>.</p>")
+        return None
     if isinstance(backtest, pd.DataFrame):
-        return _html_table(backtest.reset_index(drop=True))
+        s = backtest.reset_index(drop=True)
+        return {"columns": [str(c).replace("_", " ") for c in s.columns],
+                "rows": [[f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v) for v in r]
+                         for r in s.itertuples(index=False)]}
     if not hasattr(backtest, "summary"):
         raise ConfigError(f"`backtest` must be a BacktestResult or a DataFrame. Got {type(backtest).__name__}.")
     s = backtest.summary()
     s = s.reset_index() if "horizon" not in s.columns else s.copy()
-    s.columns.name = None
-    rmse = s[["horizon", "n"] + [c for c in s.columns if c.startswith("rmse_")]]
-    rmse = rmse.rename(columns={c: c[len("rmse_"):] for c in rmse.columns if c.startswith("rmse_")})
-    ratios = pd.DataFrame({"horizon": s["horizon"]})
-    for col in [c for c in s.columns if c.startswith("ratio_vs_") and not c.endswith(("_lo", "_hi"))]:
-        lo, hi = s.get(f"{col}_lo"), s.get(f"{col}_hi")
-        ratios[col.replace("ratio_vs_", "vs ")] = [
-            f"{r:.2f}" + (f" ({a:.2f}-{b:.2f})" if lo is not None and np.isfinite(a) else "")
-            for r, a, b in zip(s[col], lo if lo is not None else s[col], hi if hi is not None else s[col])]
-    for col in [c for c in s.columns if c.startswith("coverage_")]:
-        ratios[f"{col.replace('coverage_', '')}% interval coverage"] = [ch.pct(v) for v in s[col]]
-    return ("<p>RMSE on the model scale (log points), rolling-origin backtest (lower is better):</p>"
-            + _html_table(rmse)
-            + "<p>RMSE of the forecaster divided by each baseline's (below 1: the forecaster is better; in brackets "
-              "a country-bootstrap interval), and the share of outcomes inside the prediction intervals:</p>"
-            + _html_table(ratios))
+    cols = ["horizon", "n"] + [c for c in s.columns if c.startswith("rmse_")]
+    ratio_cols = [c for c in s.columns if c.startswith("ratio_vs_") and not c.endswith(("_lo", "_hi"))]
+    cov = [c for c in s.columns if c.startswith("coverage_")]
+    columns = [c.replace("rmse_", "RMSE ") for c in cols] + [c.replace("ratio_vs_", "vs ") for c in ratio_cols] \
+        + [f"{c.replace('coverage_', '')}% interval coverage" for c in cov]
+    rows = []
+    for _, r in s.iterrows():
+        cells = [str(int(r["horizon"])), str(int(r["n"]))] + [f"{r[c]:.3f}" for c in cols[2:]]
+        for c in ratio_cols:
+            lo, hi = r.get(f"{c}_lo"), r.get(f"{c}_hi")
+            cells.append(f"{r[c]:.2f}" + (f" ({lo:.2f}-{hi:.2f})" if _num(lo) is not None else ""))
+        cells += [pct(r[c], 0) for c in cov]
+        rows.append(cells)
+    return {"columns": columns, "rows": rows}
 
 
-def _sources_html(embedded: bool) -> str:
+def _sources(embedded: bool) -> list[dict]:
     if not embedded:
-        return "<p>The explanation used a custom panel: its sources are not recorded here.</p>"
+        return []
     try:
         from hallyu_forecast.panel import panel_metadata
 
         meta = panel_metadata()
     except Exception:  # pragma: no cover - embedded metadata missing
-        return "<p>Panel metadata unavailable.</p>"
-    rows = []
-    for name, s in sorted(meta.get("sources", {}).items()):
-        rows.append(f"<tr><td>{_e(name)}</td><td>{_e(s.get('title', ''))}</td><td>{_e(s.get('publisher', ''))}</td>"
-                    f"<td>{_e(meta.get('vintage', {}).get(name, ''))}</td><td>{_e(s.get('license', ''))}</td>"
-                    f"<td class='cite'>{_e(s.get('citation', ''))}</td></tr>")
-    return (f"<p>Panel {meta.get('first_year')}-{meta.get('last_year')}, {meta.get('n_countries')} countries, "
-            f"package version {_e(meta.get('package_version', ''))}.</p><div class='scroll-x'><table class='sources'>"
-            "<thead><tr><th>source</th><th>title</th><th>publisher</th><th>years</th><th>licence</th>"
-            "<th>citation</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
+        return []
+    return [{"name": n, "title": s.get("title", ""), "publisher": s.get("publisher", ""),
+             "years": str(meta.get("vintage", {}).get(n, "")), "license": s.get("license", ""),
+             "citation": s.get("citation", "")} for n, s in sorted(meta.get("sources", {}).items())]
 
 
-# ---------------------------------------------------------------------------------- page
-_CSS = """
-:root{--ink:#1a1a1a;--muted:#5a5a5a;--line:#e2e2e2;--bg:#fff;--accent:#0072B2}
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif;
- color:var(--ink);background:var(--bg)}
-header.top{background:#0b2740;color:#fff;padding:28px 32px 20px}
-header.top h1{margin:0 0 6px;font-size:26px}
-header.top p{margin:2px 0;color:#cfe0ee}
-main{max-width:1000px;margin:0 auto;padding:8px 24px 48px}
-h2{margin:40px 0 8px;padding-top:8px;border-top:3px solid var(--ink);font-size:21px}
-h3{margin:26px 0 6px;font-size:17px}
-h3 small{color:var(--muted);font-weight:400}
-a{color:var(--accent)}
-nav.toc{background:#f5f7f9;border:1px solid var(--line);border-radius:6px;padding:12px 18px;margin:18px 0}
-nav.toc ol{margin:4px 0;padding-left:20px;columns:2}
-.findings li{margin:6px 0}
-figure.fig{margin:12px 0 22px;overflow-x:auto}
-svg.chart{max-width:100%;height:auto;display:block}
-svg.chart .mark:hover rect{opacity:.8}
-svg.chart .country:hover use{stroke:#111;stroke-width:2.5}
-.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(430px,1fr));gap:8px}
-.scroll{max-height:640px;overflow-y:auto;border:1px solid var(--line);border-radius:4px;margin:12px 0}
-.scroll figure.fig{margin:0}
-.scroll-x{overflow-x:auto}
-table{border-collapse:collapse;width:100%;font-size:13px;margin:8px 0 16px}
-th,td{border-bottom:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f5f7f9}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-table.sortable th{cursor:pointer}
-table.sortable th::after{content:' \\2195';color:#aaa}
-.chip{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
-.cite{font-size:12px;color:var(--muted)}
-.note,.back{font-size:13px;color:var(--muted)}
-.caveat{background:#fff6e5;border-left:4px solid #E69F00;padding:8px 12px}
-.lede{margin:4px 0 8px}
-.index{columns:4;font-size:13px;margin:6px 0 12px;padding-left:18px}
-.index li{break-inside:avoid}
-#country-search{padding:6px 10px;font-size:14px;width:280px;border:1px solid #bbb;border-radius:4px}
-section.country{border-top:1px solid var(--line);margin-top:18px}
-@media print{
- header.top{background:none;color:#000;padding:0}
- header.top p{color:#333}
- nav.toc,#country-search,.back{display:none}
- .scroll{max-height:none;overflow:visible;border:none}
- main{max-width:none;padding:0}
- section.country,figure.fig{break-inside:avoid}
- h2:not(#global){break-before:page}
- a{color:inherit;text-decoration:none}
-}
-"""
-
-_HEAD_JS = """
-window.__hallyuErrors=[];
-window.addEventListener('error',function(e){window.__hallyuErrors.push(String(e.message||e));
- if(document.body){document.body.setAttribute('data-js-errors',window.__hallyuErrors.join(' | '));}});
-"""
-
-_BODY_JS = """
-(function(){
- function check(){
-  var charts=document.querySelectorAll('svg[data-chart]'),ok=0,bad=[];
-  for(var i=0;i<charts.length;i++){var s=charts[i],b=s.getBoundingClientRect();
-   if(s.childElementCount>1&&b.width>0&&b.height>0){ok++;}else{bad.push(s.getAttribute('data-chart'));}}
-  var want=document.querySelectorAll('[data-expect-chart]');
-  for(var j=0;j<want.length;j++){var n=want[j].getAttribute('data-expect-chart');
-   if(!want[j].querySelector('svg[data-chart="'+n+'"]')){bad.push('missing:'+n);}}
-  document.body.setAttribute('data-charts-rendered',String(ok));
-  document.body.setAttribute('data-charts-expected',String(want.length));
-  document.body.setAttribute('data-charts-failed',bad.join(','));
-  document.body.setAttribute('data-js-errors',window.__hallyuErrors.join(' | '));
- }
- function search(){
-  var box=document.getElementById('country-search');if(!box){return;}
-  box.addEventListener('input',function(){var q=box.value.toLowerCase();
-   var items=document.querySelectorAll('.index li');
-   for(var i=0;i<items.length;i++){var t=items[i].textContent.toLowerCase();
-    items[i].style.display=(t.indexOf(q)>=0)?'':'none';}});
- }
- function sortable(){
-  var tables=document.querySelectorAll('table.sortable');
-  for(var t=0;t<tables.length;t++){(function(table){
-   var heads=table.querySelectorAll('th');
-   for(var h=0;h<heads.length;h++){(function(idx,th){th.addEventListener('click',function(){
-    var body=table.tBodies[0],rows=Array.prototype.slice.call(body.rows);
-    var dir=th.getAttribute('data-dir')==='asc'?-1:1;th.setAttribute('data-dir',dir===1?'asc':'desc');
-    rows.sort(function(a,b){var x=a.cells[idx],y=b.cells[idx];
-     var vx=x.getAttribute('data-v'),vy=y.getAttribute('data-v');
-     var nx=vx!==null?parseFloat(vx):parseFloat(x.textContent),ny=vy!==null?parseFloat(vy):parseFloat(y.textContent);
-     if(!isNaN(nx)&&!isNaN(ny)){return dir*(nx-ny);}
-     return dir*x.textContent.localeCompare(y.textContent);});
-    for(var r=0;r<rows.length;r++){body.appendChild(rows[r]);}
-   });})(h,heads[h]);}
-  })(tables[t]);}
- }
- function ready(){try{search();sortable();}catch(e){window.__hallyuErrors.push(String(e));}check();}
- if(document.readyState==='loading'){document.addEventListener('DOMContentLoaded',ready);}else{ready();}
-})();
-"""
-
-
-def render_report(explanation, out_path, forecasts: pd.DataFrame | None = None, backtest=None,
-                  history: pd.DataFrame | None = None, title: str | None = None) -> Path:
-    """Write one self-contained HTML report of ``explanation`` to ``out_path``.
+# ---------------------------------------------------------------------------------- main
+def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backtest=None,
+                      history: pd.DataFrame | None = None, title: str | None = None, drivers=None,
+                      effects: pd.DataFrame | None = None, event_study: pd.DataFrame | None = None,
+                      index: pd.DataFrame | None = None, drivers_target: str | None = None) -> ReportData:
+    """Compute the one data structure the report template renders.
 
     Parameters
     ----------
     explanation : Explanation
-        From :func:`hallyu_forecast.explanation`.
-    out_path : path
-        The HTML file to write (parent folders are created).
+        The forecaster's explanation (:func:`hallyu_forecast.explanation`).
     forecasts : DataFrame, optional
-        Output of :func:`hallyu_forecast.predict` (several horizons welcome): drawn with their
-        intervals in each country's section and on the intensity map. Default: the explained
-        forecasts (one horizon).
+        :func:`hallyu_forecast.predict` output (several horizons welcome).
     backtest : BacktestResult or DataFrame, optional
-        Accuracy table of the methods section (``BacktestResult.summary()``).
     history : DataFrame, optional
         Observed target (iso3, year, y on the model scale); default the explanation's.
     title : str, optional
+    drivers : DriversResult, optional
+        :func:`hallyu_forecast.drivers` output: the brief, the drivers and robustness sections.
+    effects, event_study : DataFrame, optional
+        The causal analysis (see :func:`_causal_section` for the columns).
+    index : DataFrame, optional
+        iso3, year, hallyu_index.
+    drivers_target : str, optional
+        Headline drivers target (default ``youth_arrivals_per_capita`` when present).
 
     Returns
     -------
-    Path
-        The written file.
+    ReportData
     """
     from hallyu_forecast.explanation import Explanation
 
     if not isinstance(explanation, Explanation):
         raise ConfigError(f"`explanation` must be an Explanation from hallyu_forecast.explanation(). Got "
                           f"{type(explanation).__name__}.")
-    started = time.perf_counter()
-    c = _Ctx(explanation, forecasts, backtest, history)
+    if drivers is not None and not hasattr(drivers, "brief"):
+        raise ConfigError(f"`drivers` must be a DriversResult from hallyu_forecast.drivers(). Got "
+                          f"{type(drivers).__name__}.")
     ex = explanation
-    countries = sorted(c.names, key=lambda k: c.names[k])
-    title = title or "What drives Hallyu? Forecasts and their explanation"
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    charts: list[str] = []
+    forecasts = _normalise_forecasts(forecasts)
+    history = _normalise_history(history if history is not None else ex.history)
+    from hallyu_forecast.drivers import _target_info  # unit words shared with the drivers model
+    from hallyu_forecast.features import load_feature_specs
 
-    body = [_section_findings(c)]
-    body.append("<h2 id='global'>1. What drives Hallyu globally</h2>"
-                "<p>How much each kind of driver moves the forecast, averaged over countries. Colours are the same in "
-                "every chart: <span class='chip' style='background:#0072B2'></span>Korean government support, "
-                "<span class='chip' style='background:#E69F00'></span>local conditions, "
-                "<span class='chip' style='background:#CC79A7'></span>regime shocks, "
-                "<span class='chip' style='background:#8C8C8C'></span>own history.</p>")
-    body.append(_section_global(c))
-    body.append("<h2 id='by-country'>2. Government support vs local conditions, by country and over time</h2>")
-    body.append(_section_by_country(c))
-    body.append("<h2 id='maps'>3. World maps</h2>")
-    body.append(_section_maps(c))
-    body.append("<h2 id='levers'>4. Policy levers</h2><p>Each dot is a country-year: the feature's value (x) and its "
-                "contribution to the forecast (y). Hover a dot for the country. These are the model's associations, "
-                "not estimates of what a policy change would cause.</p>")
-    body.append(_section_levers(c))
-    body.append("<h2 id='countries'>5. Countries</h2><p>At a glance (click a header to sort), then one section per "
-                "country.</p>" + _glance_table(c))
-    body.append("<input id='country-search' type='search' placeholder='Find a country...' aria-label='Find a "
-                "country'><ol class='index'>" + "".join(f"<li><a href='#c-{i}'>{_e(c.names[i])}</a></li>"
-                                                        for i in countries) + "</ol>")
-    body.extend(_section_country(c, iso3) for iso3 in countries)
-    body.append("<h2 id='methods'>6. Methods, data and accuracy</h2>")
-    body.append(_section_methods(c))
+    target = dict(ex.target)
+    try:
+        target["unit"] = _target_info(load_feature_specs().targets[target["name"]])["unit"]
+    except Exception:  # custom specs: fall back to the description
+        target["unit"] = str(target.get("description", target["name"])).replace("log of ", "")
+    inv = _Inv(target)
+    names, other = _names()
+    names.update({i: n for i, n in zip(ex.rows["iso3"], ex.rows["name"].astype(str))})
+    dtarget = _headline(drivers, drivers_target) if drivers is not None else None
+    domain = _domain_status(forecasts, drivers, dtarget)
+    fc = _forecast_section(ex, forecasts, inv, target["unit"], names, domain, charts)
+    labels = feature_labels(ex.terms["term"])
+    fc["lever_charts"] = _lever_charts(ex, labels, charts)
+    fc["caveat"] = FORECAST_CAVEAT
+    fc["shrinkage"] = ex.meta.get("shrinkage")
+    dsec = brief = None
+    robust, robust_text = [], ""
+    if drivers is not None:
+        dsec = _drivers_section(drivers, dtarget, charts, history, inv, same_target=dtarget == target["name"])
+        robust, robust_text = _robustness(drivers)
+    causal = _causal_section(effects, event_study, drivers, dtarget, charts)
+    if drivers is not None:
+        brief = _brief(drivers, dtarget, {k: fc[k] for k in ("years", "origin", "top", "n", "n_history", "n_new")},
+                       causal is not None)
+    countries = _country_payload(ex, fc.pop("frame"), history, inv, target["unit"], names, other, domain, drivers,
+                                 dtarget, dsec["unit"] if dsec else "")
+    meta = ex.meta
+    methods = {
+        "target": {k: str(target.get(k, "")) for k in ("name", "description", "measures", "does_not_measure")},
+        "forecaster": {"model": str(meta.get("model", "")), "shrinkage": _num(meta.get("shrinkage")),
+                       "drift": _num(meta.get("drift")), "horizon": ex.horizon,
+                       "origins": [min(meta.get("origins") or [ex.latest_origin]),
+                                   max(meta.get("origins") or [ex.latest_origin])],
+                       "n_refits": meta.get("n_refits", 0), "gap": _num(meta.get("max_additivity_gap")) or 0.0},
+        "drivers": ({"definition": dsec["definition"], "folds": drivers.meta.get("folds"),
+                     "n_refits": drivers.meta.get("n_refits"), "dropped": dsec["dropped"],
+                     "skipped": drivers.meta.get("skipped", {})} if dsec else None),
+        "backtest": _backtest_table(backtest),
+        "sources": _sources(meta.get("panel") == "embedded"),
+    }
+    return ReportData(
+        title=title or "What drives Hallyu? Why levels differ between countries, and what comes next",
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), target=target, brief=brief,
+        drivers=dsec, robustness=robust, forecast={**fc, "robust_text": robust_text}, countries=countries,
+        methods=methods, causal=causal, index=_index_section(index, names, charts), charts=charts)
 
-    toc = ("<nav class='toc'><b>Contents</b><ol><li><a href='#global'>What drives Hallyu globally</a></li>"
-           "<li><a href='#by-country'>Government support vs local conditions</a></li>"
-           "<li><a href='#maps'>World maps</a></li><li><a href='#levers'>Policy levers</a></li>"
-           "<li><a href='#countries'>Countries</a></li><li><a href='#methods'>Methods, data and accuracy</a></li>"
-           "</ol></nav>")
-    origins = ex.meta.get("origins") or [ex.latest_origin]
-    head = (f"<header class='top'><h1>{_e(title)}</h1><p>Target: {_e(ex.target.get('description', ''))}.</p>"
-            f"<p>{len(countries)} countries; forecasts {ex.horizon} year(s) ahead from origins {min(origins)}-"
-            f"{max(origins)}; generated {generated}.</p></header>")
-    doc = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-           "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-           f"<meta name='hallyu-charts' content='{len(c.charts)}'>"
-           f"<title>{_e(title)}</title><style>{_CSS}</style><script>{_HEAD_JS}</script></head><body>"
-           + ch.map_defs() + head + "<main>" + toc + "".join(body) + "</main>"
-           f"<script>{_BODY_JS}</script></body></html>")
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(doc, encoding="utf-8")
-    _LAST_RENDER.update({"seconds": time.perf_counter() - started, "charts": list(c.charts), "bytes": len(doc)})
-    return out
+
+def _environment():
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("hallyu_forecast", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["pct"] = pct
+    return env
+
+
+def render_html(data: ReportData) -> str:
+    """The page for ``data`` (jinja2, autoescaped; the SVG charts are already escaped by _charts)."""
+    from markupsafe import Markup
+
+    env = _environment()
+    return env.get_template("report.html.j2").render(d=data, svg=Markup, payload=Markup(json_for_script(data.payload())),
+                                                   map_defs=Markup(ch.map_defs()))
 
 
 _LAST_RENDER: dict = {}
 
 
-def chart_names(explanation) -> list[str]:
-    """Names of every chart :func:`render_report` draws for ``explanation`` (``data-chart`` values)."""
-    import tempfile
+def render_report(explanation, out_path, forecasts: pd.DataFrame | None = None, backtest=None,
+                  history: pd.DataFrame | None = None, title: str | None = None, drivers=None,
+                  effects: pd.DataFrame | None = None, event_study: pd.DataFrame | None = None,
+                  index: pd.DataFrame | None = None) -> Path:
+    """Write the self-contained HTML report to ``out_path`` (see :func:`build_report_data`).
 
-    with tempfile.TemporaryDirectory() as tmp:
-        render_report(explanation, Path(tmp) / "r.html")
-    return list(_LAST_RENDER["charts"])
+    Returns
+    -------
+    Path
+        The written file.
+
+    Examples
+    --------
+    >>> import hallyu_forecast as hf                                           # doctest: +SKIP
+    >>> render_report(hf.explanation(), "report.html", drivers=hf.drivers())   # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    data = build_report_data(explanation, forecasts=forecasts, backtest=backtest, history=history, title=title,
+                             drivers=drivers, effects=effects, event_study=event_study, index=index)
+    doc = render_html(data)
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(doc, encoding="utf-8")
+    _LAST_RENDER.update({"seconds": time.perf_counter() - started, "charts": list(data.charts), "bytes": len(doc),
+                         "data": data})
+    return out
+
+
+def chart_names(explanation, **kwargs) -> list[str]:
+    """Names of the charts drawn at load (``data-chart`` values) for ``explanation``."""
+    return list(build_report_data(explanation, **kwargs).charts)
 
 
 def _quick_backtest(bundle, progress: Callable[[str], None]):
@@ -863,36 +1008,68 @@ def _quick_backtest(bundle, progress: Callable[[str], None]):
         return None
 
 
-def build_report(out: str | Path = "report.html", model=None, track: bool = True,
-                 progress: Callable[[str], None] | None = None, n_refits: int = 20,
-                 backtest_result=None, run_backtest: bool = True) -> Path:
-    """Explain ``model`` (default: the shipped one), forecast horizons 1-3, backtest its experiment
-    (unless ``backtest_result`` is given or ``run_backtest`` is false) and render the report.
+def _drivers_for(bundle, drivers, n_refits: int, say: Callable[[str], None]):
+    """A DriversResult: the one given (object or saved folder), the model's stored drivers part, or a new fit."""
+    from hallyu_forecast.drivers import DriversResult
+    from hallyu_forecast.drivers import drivers as fit_drivers
+    from hallyu_forecast.errors import ModelError
 
-    With ``track=True`` the HTML and the explanation tables are logged to MLflow (run kind
-    ``report``). This is ``hallyu-forecast report --out report.html``.
+    if isinstance(drivers, DriversResult):
+        return drivers
+    if drivers is not None:
+        return DriversResult.load(drivers)
+    t0 = time.perf_counter()
+    try:
+        result = fit_drivers(model=bundle, n_refits=n_refits)
+        say(f"drivers (stored with the model) in {time.perf_counter() - t0:.1f}s")
+    except ModelError:  # the model has no drivers part: fit it now
+        result = fit_drivers(n_refits=n_refits)
+        say(f"drivers fitted in {time.perf_counter() - t0:.1f}s (the model has no drivers part; retrain to store it)")
+    return result
+
+
+def build_report(out: str | Path = "report.html", model=None, track: bool = False,
+                 progress: Callable[[str], None] | None = None, n_refits: int = 20,
+                 backtest_result=None, run_backtest: bool = True, drivers=None, effects=None) -> Path:
+    """Explain ``model`` (default: the shipped one), run the drivers analysis, forecast its horizons,
+    backtest its experiment (unless ``backtest_result`` is given or ``run_backtest`` is false) and
+    render the report.
+
+    ``drivers`` may be a DriversResult or a folder written by ``DriversResult.save``; ``effects`` the
+    result of ``hf.effects()`` (the causal section; not computed here because it is slow). The Hallyu
+    index map is drawn when the panel has a ``hallyu_index`` column. With
+    ``track=True`` (CLI ``--track``) the HTML and the explanation tables are logged to MLflow and
+    the run is announced through ``progress``; by default nothing is tracked. This is
+    ``hallyu-forecast report --out report.html``.
     """
     from hallyu_forecast.explanation import explain
+    from hallyu_forecast.inference import predict, resolve_model
 
     say = progress or (lambda _text: None)
+    bundle = resolve_model(model)
+    horizons = sorted(int(h) for h in bundle.forecaster.horizons_)
+    forecasts = predict(horizon=horizons, model=bundle)
     start = time.perf_counter()
-    ex = explain(model=model, n_refits=n_refits)
+    # the report shows each country's latest forecast only: explain those origins, not the whole history
+    ex = explain(model=bundle, n_refits=n_refits, years=sorted(int(o) for o in forecasts["origin"].unique()))
     say(f"explained {len(ex.rows)} country-years in {time.perf_counter() - start:.1f}s")
-    forecasts = None
-    if model is None or isinstance(model, (str, Path)) or type(model).__name__ == "ModelBundle":
-        from hallyu_forecast.inference import predict, resolve_model
-
-        bundle = resolve_model(model)
-        horizons = sorted(int(h) for h in bundle.forecaster.horizons_)
-        forecasts = predict(horizon=horizons, model=bundle)
-        if backtest_result is None and run_backtest:
-            t0 = time.perf_counter()
-            backtest_result = _quick_backtest(bundle, say)
-            if backtest_result is not None:
-                say(f"backtest done in {time.perf_counter() - t0:.1f}s")
-    path = render_report(ex, out, forecasts=forecasts, backtest=backtest_result)
+    result = _drivers_for(bundle, drivers, n_refits, say)
+    if backtest_result is None and run_backtest:
+        t0 = time.perf_counter()
+        backtest_result = _quick_backtest(bundle, say)
+        if backtest_result is not None:
+            say(f"backtest done in {time.perf_counter() - t0:.1f}s")
+    index = None
+    try:  # the direct measures' Hallyu index, when the panel has it (optional section)
+        panel = bundle.load_panel()
+        if "hallyu_index" in panel.columns:
+            index = panel[["iso3", "year", "hallyu_index"]]
+    except Exception:  # pragma: no cover - a bundle without its panel: the section is skipped
+        index = None
+    path = render_report(ex, out, forecasts=forecasts, backtest=backtest_result, drivers=result, index=index,
+                         effects=effects)
     say(f"rendered {path} ({_LAST_RENDER.get('bytes', 0) / 1024:,.0f} KiB, {len(_LAST_RENDER.get('charts', []))} "
-        f"charts) in {_LAST_RENDER.get('seconds', 0):.1f}s")
+        f"charts at load) in {_LAST_RENDER.get('seconds', 0):.1f}s")
     if track:
         import tempfile
 
@@ -901,11 +1078,12 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = True
         from hallyu_forecast import tracking
         from hallyu_forecast.config import load_config
 
-        with tracking.run("report", load_config()):
+        with tracking.run("report", load_config()) as active:
             mlflow.log_artifact(str(path), "report")
             with tempfile.TemporaryDirectory() as tmp:
                 ex.save(Path(tmp) / "explanation")
                 mlflow.log_artifacts(str(Path(tmp) / "explanation"), "explanation")
-            mlflow.log_metrics({f"share_{r.role}_{'with' if wh else 'without'}_history": float(r.share)
-                                for wh in (True, False) for r in ex.shares(with_history=wh).itertuples()})
+                result.save(Path(tmp) / "drivers")
+                mlflow.log_artifacts(str(Path(tmp) / "drivers"), "drivers")
+            say(f"logged to MLflow {mlflow.get_tracking_uri()} (run {getattr(getattr(active, 'info', None), 'run_id', '')})")
     return path

@@ -1,14 +1,17 @@
-"""The HTML report opened in a real headless browser (Debian's chromium; CI installs it).
+"""The HTML report, checked in a real headless browser (Debian's chromium; CI installs it).
 
-The report's inline script records, on ``<body>``, how many ``svg[data-chart]`` rendered with a
-non-empty box (``data-charts-rendered``), which expected charts failed (``data-charts-failed``)
-and any script error (``data-js-errors``); ``--dump-dom`` returns the DOM after scripts ran.
-The expected chart names are computed here from the synthetic explanation, so a missing chart
-fails the test. Two negative controls prove the checks can fail.
+Two reports: one from a synthetic explanation and a synthetic drivers result (escaping, the
+waterfall's "other" group, the binary lever as categories, optional sections), and one from the
+shipped model with a real (small) drivers fit (search, tooltips, the brief's numbers, weight,
+phone width). The page's inline script records on ``<body>`` how many charts rendered and any
+script error; probes injected before ``</body>`` record what the tests read back from
+``--dump-dom``.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import re
 import shutil
@@ -20,13 +23,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hallyu_forecast import _charts as ch
+from hallyu_forecast.errors import ConfigError
 from hallyu_forecast.features import build_features
-from hallyu_forecast.report import render_report
+from hallyu_forecast.report import (MAX_STEPS, TINY_LOG, build_report_data, forecast_size, json_for_script,
+                                    render_report)
 
 from test_explain import explain, synthetic_model, synthetic_panel, synthetic_specs
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"]
+EVIL = "</script><script>window.__pwned=1</script><b>x</b>"
 
 
 def _browser() -> str:
@@ -38,192 +45,368 @@ def _browser() -> str:
 
 
 def run_browser(html: Path, tmp: Path, *args: str) -> subprocess.CompletedProcess:
-    profile = tmp / f"profile-{time.monotonic_ns()}"
+    profile = tmp / f"profile-{time.monotonic_ns()}"  # fresh profile each run
     cmd = [_browser(), *FLAGS, f"--user-data-dir={profile}", *args, html.resolve().as_uri()]
-    env = {**os.environ, "HOME": str(tmp)}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(tmp)})
 
 
-def dom_state(html: Path, tmp: Path) -> tuple[dict[str, str], list[str], str]:
-    """(body data-* attributes, data-chart names in the DOM, browser stderr) after scripts ran."""
-    done = run_browser(html, tmp, "--dump-dom", "--virtual-time-budget=5000")
+def dom_state(html: Path, tmp: Path, *args: str) -> tuple[dict[str, str], str, str]:
+    """(body data-* attributes, dumped DOM, browser stderr) after scripts ran."""
+    done = run_browser(html, tmp, "--dump-dom", "--virtual-time-budget=5000", *args)
     assert done.returncode == 0, done.stderr[-2000:]
     body = re.search(r"<body([^>]*)>", done.stdout)
     assert body, "no <body> in the dumped DOM"
-    attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', body.group(1)))
-    charts = re.findall(r'<svg class="chart" data-chart="([^"]+)"', done.stdout)
-    return attrs, charts, done.stderr
+    return dict(re.findall(r'(data-[a-z0-9-]+)="([^"]*)"', body.group(1))), done.stdout, done.stderr
 
 
 def console_errors(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if "CONSOLE" in line and ("Uncaught" in line or "Error" in line)]
 
 
-def expected_charts(ex) -> set[str]:
-    """Every chart the report must contain for the synthetic explanation (computed independently)."""
-    names = {"map-intensity", "map-gov-share", "shares-over-time", "dependence-cultural_centres",
-             "shares-history-with-own"}
-    for model in ("history", "new_market"):
-        names |= {f"shares-{model}", f"importance-{model}", f"features-{model}", f"country-shares-{model}"}
-    for iso3 in ex.countries():
-        names |= {f"waterfall-{iso3}", f"forecast-{iso3}"}
-    return names
+def with_probe(path: Path, script: str, name: str) -> Path:
+    """A copy of the report with ``script`` run after the page's own DOMContentLoaded handler."""
+    page = path.parent / name
+    probe = "<script>document.addEventListener('DOMContentLoaded', function () {try {" + script + \
+            "} catch (e) {document.body.setAttribute('data-probe-error', String(e));}});</script>"
+    page.write_text(path.read_text(encoding="utf-8").replace("</body>", probe + "</body>"), encoding="utf-8")
+    return page
 
 
-class SyntheticBacktest:
-    """Stands in for a BacktestResult: only ``summary()`` is used by the report."""
+PROBE_LOAD = "document.body.setAttribute('data-dom-nodes', String(document.getElementsByTagName('*').length));"
+PROBE_OPEN_ALL = """
+var dets = document.querySelectorAll('details.country');
+for (var i = 0; i < dets.length; i++) { window.__hallyuOpen(dets[i].getAttribute('data-iso3')); }
+var pts = document.querySelectorAll('circle.forecast-point');
+var empty = Array.prototype.filter.call(pts, function (c) {
+  var t = c.querySelector('title'); return !t || !t.textContent.trim(); });
+document.body.setAttribute('data-forecast-points', String(pts.length));
+document.body.setAttribute('data-empty-tooltips', String(empty.length));
+var all = document.querySelectorAll('svg[data-chart] circle, svg[data-chart] rect.bar');
+var emptyAll = Array.prototype.filter.call(all, function (c) {
+  var t = c.querySelector('title'); return !t || !t.textContent.trim(); });
+document.body.setAttribute('data-empty-marks', String(emptyAll.length));
+document.body.setAttribute('data-marks', String(all.length));
+"""
 
-    def summary(self) -> pd.DataFrame:
-        return pd.DataFrame({"horizon": [1, 2, 3], "n": [30, 28, 26], "rmse_forecaster": [0.1, 0.2, 0.3],
-                             "rmse_persistence": [0.2, 0.3, 0.4], "ratio_vs_persistence": [0.5, 0.67, 0.75],
-                             "ratio_vs_persistence_lo": [0.4, 0.6, 0.7], "ratio_vs_persistence_hi": [0.6, 0.7, 0.8],
-                             "coverage_80": [0.8, 0.82, 0.79]})
+
+# --------------------------------------------------------------------------- synthetic
+def synthetic_drivers(ex):
+    """A DriversResult with the contract's frames, made up for the synthetic countries (synthetic)."""
+    from hallyu_forecast.drivers import DriversResult
+
+    codes = ex.countries()
+    roles = ("government_support", "local_conditions", "regime")
+    frames = {"accuracy": pd.DataFrame({
+        "target": "synthetic_arrivals_per_capita", "model": ["drivers", "global_mean", "continent_year_mean"],
+        "rmse": [0.8, 1.2, 1.1], "rmse_lo": [0.6, 1.0, 0.9], "rmse_hi": [1.0, 1.4, 1.3],
+        "ratio": [np.nan, 0.667, 0.727], "ratio_lo": [np.nan, 0.55, 0.6], "ratio_hi": [np.nan, 0.8, 0.85],
+        "n_countries": len(codes), "n_rows": 10 * len(codes), "folds": 5})}
+    frames["split"] = pd.DataFrame({"target": "synthetic_arrivals_per_capita", "variant": "as_specified",
+                                    "role": roles, "share": [0.62, 0.38, 0.0], "lo": [0.51, 0.27, 0.0],
+                                    "hi": [0.73, 0.49, 0.0], "definition": "synthetic", "rank_stated": False})
+    frames["groups"] = pd.DataFrame({"target": "synthetic_arrivals_per_capita", "variant": "as_specified",
+                                     "group": ["cultural_policy", "economic"], "role": roles[:2],
+                                     "share": [0.62, 0.38], "lo": [0.51, 0.27], "hi": [0.73, 0.49]})
+    rows = []
+    for k, iso3 in enumerate(codes):
+        for role, c in zip(roles + ("unexplained",), (0.1 * k - 1, 0.05 * k, 0.0, 0.01)):
+            rows.append({"target": "synthetic_arrivals_per_capita", "iso3": iso3, "year": 2019, "observed": True,
+                         "level_log_rel": 0.15 * k - 0.99, "fitted_log_rel": 0.15 * k - 1.0, "base_log": 0.0,
+                         "factor": math.exp(0.15 * k - 0.99), "role": role, "contribution_log": c,
+                         "factor_role": math.exp(c), "factor_lo": math.exp(c - 0.1), "factor_hi": math.exp(c + 0.1),
+                         "domain": "in"})
+    frames["countries"] = pd.DataFrame(rows)
+    frames["levers"] = pd.DataFrame({"target": "synthetic_arrivals_per_capita",
+                                     "feature": ["cultural_centres", "synthetic_income"],
+                                     "label": ["Korean Cultural Centres", "Synthetic income"], "role": roles[:2],
+                                     "group": ["cultural_policy", "economic"], "importance": [0.4, 0.2],
+                                     "lo": [0.3, 0.1], "hi": [0.5, 0.3], "rank": [1, 2], "rank_stated": [True, False]})
+    frames["domain"] = pd.DataFrame({"target": "synthetic_arrivals_per_capita", "iso3": codes, "status": "in",
+                                     "reason": "", "domain": "in", "observed_share": 1.0, "n_out_of_range": 0})
+    frames["dropped"] = pd.DataFrame(columns=["target", "feature", "reason"])
+    return DriversResult(targets=["synthetic_arrivals_per_capita"], frames=frames,
+                         meta={"level": 0.9, "folds": 5, "n_refits": 3,
+                               "targets": {"synthetic_arrivals_per_capita": {"unit": "synthetic arrivals per 100k"}}})
 
 
 @pytest.fixture(scope="module")
-def synthetic_report(tmp_path_factory):
+def synthetic(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("report")
     specs = synthetic_specs(tmp / "specs")
     panel = synthetic_panel(n=12, n_new=2)
+    # a binary lever: the synthetic centres as 0/1 (drawn as categories, not a scatter)
+    panel["synthetic_centres"] = (panel["synthetic_centres"] > 0).astype(float)
     model = synthetic_model(panel, specs)
     ex = explain(model, panel=panel, specs=specs, n_refits=3)
-    fm = build_features(panel, specs=specs, origins=[2021])
-    forecasts = model.predict(fm)
-    synthetic_backtest = SyntheticBacktest()
-    start = time.perf_counter()
-    path = render_report(ex, tmp / "report.html", forecasts=forecasts, backtest=synthetic_backtest)
-    seconds = time.perf_counter() - start
-    return ex, path, seconds, tmp
+    first = ex.countries()[0]
+    ex.rows.loc[ex.rows["iso3"] == first, "name"] = EVIL  # hostile strings from data...
+    ex.target["description"] = "log of <script>alert('desc')</script> arrivals"  # ...and from a spec
+    forecasts = model.predict(build_features(panel, specs=specs, origins=[2021]))
+    drivers = synthetic_drivers(ex)
+    return ex, forecasts, drivers, tmp, first
 
 
-def test_report_renders_every_chart_without_errors(synthetic_report):
-    ex, path, seconds, tmp = synthetic_report
-    assert seconds < 20
-    attrs, charts, stderr = dom_state(path, tmp)
-    want = expected_charts(ex)
-    assert set(charts) == want, f"missing {sorted(want - set(charts))}, unexpected {sorted(set(charts) - want)}"
-    assert len(charts) == len(want)  # no duplicates
-    assert attrs.get("data-charts-rendered") == str(len(want))
-    assert attrs.get("data-charts-expected") == str(len(want))
-    assert attrs.get("data-charts-failed") == ""
-    assert attrs.get("data-js-errors") == ""
+def test_line_chart_keeps_point_tooltips_with_custom_ticks():
+    svg = ch.line_chart("c", "t", "s", [{"x": [2020, 2021, 2022], "y": [1.0, 2.0, 3.0], "colour": "#000",
+                                         "label": "forecast", "points": True}], "year", "y",
+                        y_fmt=lambda v: f"{v:.1f} units", y_ticks=[1.0, 3.0])
+    tips = re.findall(r"<circle [^>]*><title>([^<]*)</title>", svg)
+    assert tips == ["forecast 2020: 1.0 units", "forecast 2021: 2.0 units", "forecast 2022: 3.0 units"]
+    assert ">2.0 units<" not in svg.split("<circle")[0]  # the unlabelled tick stays unlabelled on the axis
+
+
+def test_json_for_script_cannot_close_the_script():
+    text = json_for_script({"name": EVIL, "amp": "a&b", "sep": "\u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text)["name"] == EVIL
+
+
+def test_waterfall_groups_tiny_contributions_and_adds_up(synthetic):
+    ex = synthetic[0]
+    for iso3 in ex.countries():
+        size = forecast_size(ex, iso3)
+        steps = size["steps"]
+        assert len(steps) <= MAX_STEPS + 1
+        assert all(abs(s["log"]) >= TINY_LOG for s in steps if s["role"] != "other")
+        assert math.isclose(sum(s["log"] for s in steps), size["prediction"] - size["start"], abs_tol=1e-9)
+        assert "log points" in size["text"] and "%" in size["text"]
+
+
+def test_report_escapes_hostile_strings(synthetic):
+    ex, forecasts, drivers, tmp, first = synthetic
+    path = render_report(ex, tmp / "evil.html", forecasts=forecasts, drivers=drivers)
+    text = path.read_text(encoding="utf-8")
+    assert "<script>window.__pwned" not in text and "<script>alert(" not in text
+    assert text.count("<script") == 3  # the page's own three: error hook, JSON data, page script
+    page = with_probe(path, f"window.__hallyuOpen('{first}'); document.body.setAttribute('data-pwned', "
+                            "String(window.__pwned === undefined ? 'no' : 'yes'));"
+                            f"document.body.setAttribute('data-summary', document.querySelector('#c-{first} summary')"
+                            ".textContent.indexOf('<\\/script>') >= 0 ? 'text' : 'lost');", "evil-probe.html")
+    attrs, dom, stderr = dom_state(page, tmp)
+    assert attrs.get("data-pwned") == "no"
+    assert attrs.get("data-summary") == "text"  # the name is shown as text, not parsed
+    assert attrs.get("data-js-errors") == "" and "data-probe-error" not in attrs
     assert console_errors(stderr) == []
 
 
-def test_report_screenshot_is_not_blank(synthetic_report):
-    _, path, _, tmp = synthetic_report
-    shot = tmp / "report.png"
-    done = run_browser(path, tmp, f"--screenshot={shot}", "--window-size=1100,2400")
-    assert done.returncode == 0 and shot.is_file(), done.stderr[-2000:]
-    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert shot.stat().st_size > 40_000  # a blank page is ~7 KB; charts and text make it much larger
-
-
-def test_report_is_self_contained(synthetic_report):
-    ex, path, _, _ = synthetic_report
+def test_synthetic_report_sections_and_levers(synthetic):
+    ex, forecasts, drivers, tmp, _ = synthetic
+    effects = pd.DataFrame({"lever": ["cultural_centres"], "target": ["synthetic_arrivals_per_capita"],
+                            "estimate": [0.12], "lo": [0.02], "hi": [0.22], "method": ["synthetic DiD"],
+                            "assumptions": ["parallel trends (synthetic)"]})
+    events = pd.DataFrame({"lever": "cultural_centres", "target": "synthetic_arrivals_per_capita",
+                           "event_time": [-2, -1, 0, 1, 2], "estimate": [0.0, 0.0, 0.05, 0.1, 0.12],
+                           "lo": [-0.05, -0.04, 0.0, 0.03, 0.04], "hi": [0.05, 0.04, 0.1, 0.17, 0.2]})
+    index = pd.DataFrame({"iso3": ["JPN", "VNM"], "year": [2022, 2022], "hallyu_index": [0.8, 0.6]})
+    data = build_report_data(ex, forecasts=forecasts, drivers=drivers, effects=effects, event_study=events,
+                             index=index)
+    # hf.effects()'s own column names (ci_lo/ci_hi, band_lo/band_hi, verdict) are accepted as they are
+    named = build_report_data(ex, forecasts=forecasts, drivers=drivers,
+                              effects=effects.rename(columns={"lo": "ci_lo", "hi": "ci_hi"}).assign(verdict="positive"),
+                              event_study=events.rename(columns={"lo": "band_lo", "hi": "band_hi"}))
+    assert named.causal["rows"][0]["verdict"] == "positive" and "event-0" in named.charts
+    assert {"drivers-split", "drivers-levers", "map-forecast", "event-0", "map-index"} <= set(data.charts)
+    assert data.causal["rows"][0]["shap"].startswith("0.400")  # causal next to the drivers model's SHAP
+    robust = data.robustness[0]  # one row per drivers target, from the drivers object
+    assert robust["gov"] == "62.0% [51.0%\u201373.0%]" and robust["local"] == "38.0% [27.0%\u201349.0%]"
+    assert robust["ratio_global"] == "0.67 [0.55\u20130.80]" and robust["ranking"] == "government support > local conditions"
+    path = render_report(ex, tmp / "full.html", forecasts=forecasts, drivers=drivers, effects=effects,
+                         event_study=events, index=index)
     text = path.read_text(encoding="utf-8")
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
-    assert "<link" not in text and "@import" not in text and "url(http" not in text
-    for section in ("global", "by-country", "maps", "levers", "countries", "methods"):
-        assert f"id='{section}'" in text
-    for iso3 in ex.countries():  # one click from the index to each country
-        assert f"href='#c-{iso3}'" in text and f"id='c-{iso3}'" in text
-    assert "associational, not causal" in text
-    assert "<th>forecaster</th>" in text and "0.50 (0.40-0.60)" in text  # the backtest tables
-    assert "80% interval coverage" in text
-    assert "@media print" in text
+    order = [text.index(f'id="{s}"') for s in ("brief", "drivers", "robustness", "next", "causal", "index",
+                                               "countries", "methods")]
+    assert order == sorted(order)
+    lever = re.search(r'<svg class="chart" data-chart="lever-cultural_centres".*?</svg>', text, re.S).group(0)
+    assert "0 (n=" in lever and "1 (n=" in lever  # binary lever drawn as two categories
+    assert "Cultural Centres" in lever and "cultural_centres:" not in lever  # words, not the column name
+    plain = render_report(ex, tmp / "plain.html", forecasts=forecasts).read_text(encoding="utf-8")
+    assert 'id="causal"' not in plain and 'id="index"' not in plain and 'id="drivers"' not in plain
+    assert "No drivers result was supplied" in plain
 
 
-def test_a_missing_chart_or_a_script_error_is_detected(synthetic_report):
-    ex, path, _, tmp = synthetic_report
-    text = path.read_text(encoding="utf-8")
-    broken = tmp / "broken.html"
-    # drop one chart from its figure, and add a failing script
-    gone = re.sub(r'(<figure class="fig" data-expect-chart="map-intensity">)<svg .*?</svg>', r"\1", text, count=1,
-                  flags=re.S)
-    assert gone != text
-    broken.write_text(gone.replace("</main>", "</main><script>notDefinedAnywhere();</script>"), encoding="utf-8")
-    attrs, charts, stderr = dom_state(broken, tmp)
-    assert "map-intensity" not in charts
-    assert "missing:map-intensity" in attrs.get("data-charts-failed", "")
-    assert int(attrs["data-charts-rendered"]) == len(expected_charts(ex)) - 1
-    assert "notDefinedAnywhere" in attrs.get("data-js-errors", "")
-    assert console_errors(stderr), "chromium should log the uncaught error on stderr"
-
-
-def test_search_and_sorting_work_in_the_browser(synthetic_report):
-    ex, path, _, tmp = synthetic_report
-    probe = """<script>document.addEventListener('DOMContentLoaded', function () {
-      var box = document.getElementById('country-search');
-      box.value = 'XAB'; box.dispatchEvent(new Event('input'));
-      var shown = Array.prototype.filter.call(document.querySelectorAll('.index li'),
-        function (li) { return li.style.display !== 'none'; });
-      document.body.setAttribute('data-test-shown', shown.map(function (li) { return li.textContent; }).join(','));
-      var th = document.querySelectorAll('table.glance th')[4];  /* government-support share */
-      th.click(); th.click();  /* second click: descending */
-      var v = Array.prototype.map.call(document.querySelectorAll('table.glance tbody tr'),
-        function (tr) { return parseFloat(tr.cells[4].getAttribute('data-v')); });
-      var sorted = v.every(function (x, i) { return i === 0 || v[i - 1] >= x; });
-      document.body.setAttribute('data-test-sorted', String(sorted && v.length > 2));
-    });</script>"""
-    page = tmp / "probe.html"
-    page.write_text(path.read_text(encoding="utf-8").replace("</body>", probe + "</body>"), encoding="utf-8")
-    attrs, _, _ = dom_state(page, tmp)
-    assert attrs.get("data-test-shown") == "XAB"
-    assert attrs.get("data-test-sorted") == "true"
-    assert attrs.get("data-js-errors") == ""
-
-
-def test_report_without_forecasts_or_backtest(synthetic_report, tmp_path):
-    ex = synthetic_report[0]
-    path = render_report(ex, tmp_path / "sub" / "plain.html")
-    text = path.read_text(encoding="utf-8")
-    assert "No backtest supplied" in text
-    table = render_report(ex, tmp_path / "table.html", backtest=pd.DataFrame({"model": ["a"], "rmse": [0.25]}))
-    assert "<td class='num'>0.250</td>" in table.read_text(encoding="utf-8")
-    assert len(re.findall(r'<svg class="chart" data-chart=', text)) == len(expected_charts(ex))
-
-
-def test_render_report_rejects_bad_input(synthetic_report, tmp_path):
-    from hallyu_forecast.errors import ConfigError
-
-    ex = synthetic_report[0]
+def test_render_report_rejects_bad_input(synthetic, tmp_path):
+    ex, forecasts, drivers, _, _ = synthetic
     with pytest.raises(ConfigError, match=r"^`explanation` must be an Explanation from hallyu_forecast.explanation\(\). "
                                           r"Got DataFrame.$"):
         render_report(pd.DataFrame(), tmp_path / "x.html")
-    with pytest.raises(ConfigError, match=r"^`forecasts` lacks column\(s\) \['prediction'\]; pass the output of "
-                                          r"hallyu_forecast.predict\(\).$"):
+    with pytest.raises(ConfigError, match=r"^`forecasts` lacks column\(s\) \['prediction'\]"):
         render_report(ex, tmp_path / "x.html", forecasts=pd.DataFrame({"iso3": ["XAA"], "origin": [2021],
                                                                         "target_year": [2022]}))
-    with pytest.raises(ConfigError, match=r"^`history` must be a DataFrame with columns iso3, year, y"):
-        render_report(ex, tmp_path / "x.html", history=pd.DataFrame({"iso3": ["XAA"]}))
-    assert np.isfinite(ex.rows["prediction"]).all()
+    with pytest.raises(ConfigError, match=r"^`drivers` must be a DriversResult from hallyu_forecast.drivers\(\). "
+                                          r"Got dict.$"):
+        render_report(ex, tmp_path / "x.html", drivers={})
+    with pytest.raises(ConfigError, match=r"^`effects` must be a DataFrame with columns \['lever'"):
+        render_report(ex, tmp_path / "x.html", effects=pd.DataFrame({"lever": ["x"]}))
+    with pytest.raises(ConfigError, match=r"^`index` must be a DataFrame with columns iso3, year, hallyu_index"):
+        render_report(ex, tmp_path / "x.html", index=pd.DataFrame({"iso3": ["JPN"]}))
 
 
-def test_world_outlines_ship_with_the_package():
-    from hallyu_forecast import _charts as ch
+# ------------------------------------------------------------------------ shipped model
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    import hallyu_forecast as hf
+    from hallyu_forecast.errors import ModelError
+    from hallyu_forecast.inference import resolve_model
 
-    geo = ch.world_geometry()
-    assert len(geo) >= 170
-    assert {"USA", "JPN", "MEX", "FRA", "BRA", "IDN", "ZAF", "TWN"} <= set(geo)
-    assert all(d.startswith("M") and d.endswith("Z") for d in geo.values())
-    svg, missing = ch.world_map("m", "t", "s", {"JPN": 1.0, "MEX": 0.0, "XAA": 0.5}, {}, ch.VIRIDIS, "legend")
-    assert '<use href="#geo-JPN" fill="#fde725"/>' in svg and '<use href="#geo-MEX" fill="#440154"/>' in svg
-    assert missing == ["XAA"]
-
-
-def test_build_report_with_the_shipped_model(tmp_path):
-    from hallyu_forecast.report import build_report
-
+    tmp = tmp_path_factory.mktemp("shipped")
+    forecasts = hf.predict(horizon=[1, 2, 3])
+    ex = explain(n_refits=2, years=sorted(int(o) for o in forecasts["origin"].unique()))  # what build_report does
+    try:  # the drivers part stored with the shipped model (fast); else a small fit
+        drivers = hf.drivers("youth_arrivals_per_capita", model=resolve_model())
+    except ModelError:
+        drivers = hf.drivers("youth_arrivals_per_capita", n_refits=4, bootstrap_reps=100)
     start = time.perf_counter()
-    path = build_report(out=tmp_path / "report.html", track=False, n_refits=2)
-    seconds = time.perf_counter() - start
-    assert seconds < 40, f"build_report took {seconds:.1f}s"
-    attrs, charts, stderr = dom_state(path, tmp_path)
-    assert int(attrs["data-charts-rendered"]) == len(charts) == int(attrs["data-charts-expected"]) > 400
-    assert attrs["data-charts-failed"] == "" and attrs["data-js-errors"] == ""
-    assert console_errors(stderr) == []
-    assert {"waterfall-JPN", "forecast-MEX", "map-intensity", "dependence-cultural_centres"} <= set(charts)
+    path = render_report(ex, tmp / "report.html", forecasts=forecasts, drivers=drivers)
+    return ex, drivers, path, time.perf_counter() - start, tmp
+
+
+@pytest.fixture(scope="module")
+def loaded(shipped):
+    """The shipped report after load (DOM node count recorded before anything is opened)."""
+    path, tmp = shipped[2], shipped[4]
+    return dom_state(with_probe(path, PROBE_LOAD, "load.html"), tmp)
+
+
+@pytest.fixture(scope="module")
+def probed(shipped):
+    """Search probes (four queries, then Enter), then every country opened."""
+    path, tmp = shipped[2], shipped[4]
+    return dom_state(with_probe(path, PROBE_SEARCH + PROBE_OPEN_ALL, "probed.html"), tmp)
+
+
+PROBE_SEARCH = """
+var out = ['VNM', 'usa', 'turkiye', 'ivory'].map(function (q) { return q + '=' + window.__hallyuSearch(q)[0]; });
+document.body.setAttribute('data-search', out.join(','));
+var box = document.getElementById('country-search');
+box.value = 'ivory'; box.dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}));
+var det = document.getElementById('c-CIV');
+document.body.setAttribute('data-enter', String(det.open && !!det.querySelector('svg[data-chart]')));
+"""
+
+
+def test_shipped_report_is_light_and_self_contained(shipped, loaded):
+    ex, drivers, path, seconds, tmp = shipped
+    assert seconds < 20, f"render took {seconds:.1f}s"
     text = path.read_text(encoding="utf-8")
-    assert "World Development Indicators" in text  # sources and citations of the embedded panel
-    assert "vs persistence" in text and "interval coverage" in text  # the backtest of the shipped experiment
+    assert len(text.encode("utf-8")) < 1_500_000  # was 3.9 MB
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert "<link" not in text and "@import" not in text and "url(http" not in text
+    assert "@media print" in text and "break-inside:avoid" in text
+    vnm = re.search(r'<g class="country" data-iso3="VNM"><title>([^<]*)</title>(.*?)</g>', text).group(1, 2)
+    assert "youth visitors per 100k" in vnm[0] and "80% interval" in vnm[0] and "history model" in vnm[0]
+    assert "hatch" not in vnm[1]  # answered from travel history: not hatched
+    new = re.search(r'<g class="country" data-iso3="NGA"><title>([^<]*)</title>(.*?)</g>', text).group(1, 2)
+    assert "new-market model" in new[0] and 'fill="url(#hatch-map-forecast)"' in new[1]
+    for gone in ("ATA", "BVT", "HMD"):  # uninhabited: neither mapped nor listed
+        assert f'id="c-{gone}"' not in text and f'data-iso3="{gone}"' not in text
+    attrs, _, stderr = loaded
+    assert int(attrs["data-dom-nodes"]) < 8000  # was 58,000
+    assert attrs["data-charts-failed"] == "" and attrs["data-js-errors"] == ""
+    assert int(attrs["data-charts-rendered"]) >= int(attrs["data-charts-expected"]) > 0
+    assert console_errors(stderr) == []
+
+
+def test_brief_numbers_equal_the_drivers_object(shipped, loaded):
+    drivers = shipped[1]
+    dom = loaded[1]
+    brief = dom[dom.index('id="brief"'):dom.index('id="drivers"')]
+    shown = dict(re.findall(r'data-brief="([a-z_]+)">([^<]*)<', brief))
+    b = drivers.brief()["targets"]["youth_arrivals_per_capita"]
+    assert shown["n_countries"] == str(b["n_countries"])
+    assert shown["gov"] == f"{100 * b['split']['government_support'][0]:.1f}%"
+    assert shown["local"] == f"{100 * b['split']['local_conditions'][0]:.1f}%"
+    lo, hi = b["split"]["government_support"][1:]
+    assert shown["gov_ci"] == f"[{100 * lo:.1f}%\u2013{100 * hi:.1f}%]"
+    assert shown["ratio_global"] == f"{b['ratio_vs_global_mean'][0]:.2f}"
+    assert shown["ratio_cy"] == f"{b['ratio_vs_continent_year_mean'][0]:.2f}"
+    assert "not causal" in brief and "2023" in brief  # the caveat, and forecasts labelled with their years
+
+
+def test_search_finds_codes_and_other_names_and_enter_opens(probed):
+    attrs, _, stderr = probed
+    assert attrs.get("data-search") == "VNM=VNM,usa=USA,turkiye=TUR,ivory=CIV"
+    assert attrs.get("data-enter") == "true"
+    assert "data-probe-error" not in attrs and attrs.get("data-js-errors") == ""
+    assert console_errors(stderr) == []
+
+
+def test_every_forecast_point_has_a_tooltip(probed):
+    attrs, dom, stderr = probed
+    assert "data-probe-error" not in attrs, attrs.get("data-probe-error")
+    assert int(attrs["data-forecast-points"]) > 400  # three years for every forecast place
+    assert attrs["data-empty-tooltips"] == "0" and attrs["data-empty-marks"] == "0"
+    assert attrs["data-charts-failed"] == "" and attrs["data-js-errors"] == ""
+    vnm = dom[dom.index('id="c-VNM"'):]
+    vnm = vnm[:vnm.index("</details>")]
+    assert "log points" in vnm and "persistence" in vnm.lower()  # the explanation at its real size
+    assert 'data-chart="waterfall-VNM"' in vnm and 'data-chart="forecast-VNM"' in vnm
+    assert console_errors(stderr) == []
+
+
+def test_phone_width_has_no_sideways_scrolling(shipped):
+    """The report in a 400 px frame (headless chromium's window has a larger minimum width): the page's
+    scroll width, with a country opened, reported to the host page by postMessage."""
+    _, _, path, _, tmp = shipped
+    probe = ("window.__hallyuOpen('VNM'); parent.postMessage({scroll: document.documentElement.scrollWidth, "
+             "inner: window.innerWidth}, '*');")
+    page = with_probe(path, probe, "phone.html")
+    host = tmp / "phone-host.html"
+    host.write_text("<!DOCTYPE html><html><body><script>window.addEventListener('message', function (e) {"
+                    "document.body.setAttribute('data-scroll-width', String(e.data.scroll));"
+                    "document.body.setAttribute('data-inner-width', String(e.data.inner));});</script>"
+                    f"<iframe src='{page.name}' width='400' height='900' style='border:0'></iframe></body></html>",
+                    encoding="utf-8")
+    attrs, _, _ = dom_state(host, tmp)
+    assert attrs.get("data-inner-width") == "400"
+    assert int(attrs["data-scroll-width"]) <= 400
+
+
+def _pdf_pages(pdf: Path) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf.read_bytes()))
+
+
+def test_print_brief_fits_in_two_pages(shipped):
+    _, _, path, _, tmp = shipped
+    only = tmp / "brief-only.html"
+    only.write_text(path.read_text(encoding="utf-8").replace(
+        "</style>", "main>section:not(#brief){display:none}</style>"), encoding="utf-8")
+    pdf = tmp / "brief.pdf"
+    done = run_browser(only, tmp, "--no-pdf-header-footer", f"--print-to-pdf={pdf}")
+    assert done.returncode == 0 and pdf.is_file(), done.stderr[-2000:]
+    assert 1 <= _pdf_pages(pdf) <= 2
+
+
+def test_report_cli_tracks_only_when_asked(monkeypatch, tmp_path):
+    """`report` never starts MLflow (and so never creates ./mlruns) unless --track is given."""
+    import hallyu_forecast.report as report
+    from hallyu_forecast.cli import main
+
+    calls = []
+
+    def fake_build_report(**kwargs):
+        calls.append(kwargs)
+        out = Path(kwargs["out"])
+        out.write_text("<!DOCTYPE html>", encoding="utf-8")
+        return out
+
+    monkeypatch.setattr(report, "build_report", fake_build_report)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--out", "r.html"]) == 0
+    assert main(["report", "--out", "r.html", "--no-track"]) == 0
+    assert main(["report", "--out", "r.html", "--track", "--no-backtest", "--drivers", "saved"]) == 0
+    assert [c["track"] for c in calls] == [False, False, True]
+    assert calls[2]["run_backtest"] is False and calls[2]["drivers"] == "saved"
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_explain_cli_prints_the_real_size(capsys):
+    """`explain --country VNM` ends with the size line: log points and percent, persistence + drift."""
+    from hallyu_forecast.cli import main
+
+    assert main(["explain", "--country", "VNM"]) == 0
+    out = capsys.readouterr().out
+    line = [x for x in out.splitlines() if "Vietnam (VNM), forecast for" in x]
+    assert len(line) == 1
+    assert "log points (" in line[0] and "% of" not in line[0] and "persistence + pooled drift" in line[0]
+    assert "essentially persistence + drift and cannot separate drivers of change" in line[0]
+    assert re.search(r"Korean government support [+\u2212]0\.\d+ log points \([+\u2212][\d.]+%\)", line[0])
