@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from hallyu_forecast.config import COVID_YEARS
+from hallyu_forecast.conventions import COVID_YEARS
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
 from hallyu_forecast.forecaster import (
     check_feature_matrix,

@@ -33,16 +33,14 @@ the file, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
-import numbers
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from hallyu_forecast.conventions import COVID_YEARS, HORIZONS, check_horizons  # noqa: F401 (re-exported)
 from hallyu_forecast.errors import ConfigError
 
-HORIZONS = (1, 2, 3)
-COVID_YEARS = (2020, 2021, 2022)
 BASELINES = ("persistence", "persistence_drift", "persistence_median_drift", "country_mean", "ridge")
 DEFAULT_BASELINES = ("persistence", "persistence_drift", "persistence_median_drift", "country_mean", "ridge")
 _TOP_KEYS = {"name", "description", "target", "exclude_covid_targets", "seed", "features", "backtest", "model",
@@ -56,20 +54,6 @@ _TUNING_KEYS = {"n_trials", "timeout", "metric", "space"}
 _SPACE_KEYS = {"low", "high", "log", "step", "choices", "type"}
 _LGBM_PARAMS = {"n_estimators", "learning_rate", "num_leaves", "max_depth", "min_child_samples", "subsample",
                 "subsample_freq", "colsample_bytree", "reg_lambda", "reg_alpha", "min_split_gain"}
-
-
-def check_horizons(horizons: Iterable[int], name: str = "horizon") -> tuple[int, ...]:
-    """Validate forecast horizons (each must be 1, 2 or 3); return them sorted and unique."""
-    out = []
-    for h in horizons:
-        if isinstance(h, bool) or not isinstance(h, numbers.Integral):
-            raise ConfigError(f"`{name}` must be 1, 2 or 3. Got {h!r}.")
-        if int(h) not in HORIZONS:
-            raise ConfigError(f"`{name}` must be 1, 2 or 3. Got {int(h)}.")
-        out.append(int(h))
-    if not out:
-        raise ConfigError(f"`{name}` must be 1, 2 or 3. Got nothing.")
-    return tuple(sorted(set(out)))
 
 
 def _toml_bool(value) -> str:

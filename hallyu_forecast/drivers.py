@@ -76,16 +76,16 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from hallyu_forecast.config import COVID_YEARS
+from hallyu_forecast.conventions import COVID_YEARS
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
 
 DRIVER_ROLES = ("government_support", "local_conditions", "regime")
 ROLE_LABELS = {"government_support": "government support", "local_conditions": "local conditions",
                "regime": "regime shocks", "unexplained": "unexplained"}
-# FTA lever: the panel's `fta_in_force` counts 1970s-80s preference schemes among developing
-# countries (GSTP, PTN) as agreements with Korea, so in a levels model it stands for "developing
-# country" and would be credited to government support. Dropped until the Korea-only FTA column
-# (`fta_korea_in_force`, `fta_korea_years` from sources/desta.py) replaces it in the specs.
+# Known-defective features, dropped from the drivers model even when a spec folder still declares
+# them: `fta_in_force` counts 1970s-80s preference schemes among developing countries (GSTP, PTN) as
+# agreements with Korea, so in a levels model it stands for "developing country" and would be
+# credited to government support. The packaged specs use `fta_korea_in_force`/`fta_korea_years`.
 EXCLUDED_FEATURES = {
     "fta_in_force": "counts GSTP/PTN preference schemes of the 1970s-80s; use fta_korea_in_force",
     "years_since_fta": "built from fta_in_force (same defect); use fta_korea_years",
@@ -96,7 +96,7 @@ EXCLUDED_FEATURES = {
 TRADE_FEATURES = ("log_trade_per_capita", "korea_export_growth")
 VARIANTS = ("as_specified", "trade_as_government_support", "trade_as_local_conditions")
 DEFAULT_TARGETS = ("youth_arrivals_per_capita", "total_arrivals_per_capita", "mobile_students_per_capita",
-                   "language_students_per_capita")
+                   "language_students_per_capita", "kpop_chart_share", "kdrama_top10_share", "hallyu_index")
 MIN_COUNTRIES = 10
 ADDITIVITY_TOL = 1e-6
 SPLIT_DEFINITION = ("covariance share of the cross-country spread of fitted levels: Cov(role contribution, "
@@ -670,6 +670,8 @@ class DriversResult:
         c = self.country(iso3, target, year)
         unit = self.meta.get("targets", {}).get(target, {}).get("unit", target)
         first = c.iloc[0]
+        if self.meta.get("targets", {}).get(target, {}).get("transform") == "level":
+            return self._format_points(c, unit)
         parts = [f"{first['iso3']} {int(first['year'])}: x{first['factor']:.3g} the average country's {unit}"
                  + ("" if first["observed"] else " (fitted: no observed value)")]
         for r in c.itertuples():
@@ -678,6 +680,22 @@ class DriversResult:
                     parts.append(f"unexplained x{r.factor_role:.3g}")
                 continue
             parts.append(f"{ROLE_LABELS[r.role]} x{r.factor_role:.3g} [{r.factor_lo:.3g}-{r.factor_hi:.3g}]")
+        dom = c["domain"].iloc[0] if "domain" in c else "in"
+        text = "; ".join(parts)
+        return text if dom == "in" else f"{text} ({dom})"
+
+    @staticmethod
+    def _format_points(c: pd.DataFrame, unit: str) -> str:
+        """format_country for a level target: differences in the target's own points, not factors."""
+        first = c.iloc[0]
+        parts = [f"{first['iso3']} {int(first['year'])}: {first['level_log_rel']:+.3g} vs the average country's {unit}"
+                 + ("" if first["observed"] else " (fitted: no observed value)")]
+        for r in c.itertuples():
+            if r.role == "unexplained":
+                if np.isfinite(r.contribution_log):
+                    parts.append(f"unexplained {r.contribution_log:+.3g}")
+                continue
+            parts.append(f"{ROLE_LABELS[r.role]} {r.contribution_log:+.3g}")
         dom = c["domain"].iloc[0] if "domain" in c else "in"
         text = "; ".join(parts)
         return text if dom == "in" else f"{text} ({dom})"
@@ -925,6 +943,11 @@ def _target_info(spec) -> dict:
         unit = "Korean-language students per 100k inhabitants"
     elif spec.numerator == "uis_students_to_kor":
         unit = "degree students in Korea per 100k inhabitants"
+    elif spec.transform == "logit":
+        # a factor on the logit scale is an odds ratio: say so in the unit
+        unit = f"odds of {spec.description[0].lower()}{spec.description[1:]}"
+    elif spec.transform == "level":
+        unit = f"{spec.description} (points)"
     return {"description": spec.description, "measures": spec.measures,
             "does_not_measure": spec.does_not_measure, "transform": spec.transform, "unit": unit}
 
@@ -957,6 +980,17 @@ def domain_table(model: DriversModel, fm, panel: pd.DataFrame, year: int) -> pd.
                          observed_target=model.countries_)
 
 
+def _covid_years_for(fm) -> tuple[int, ...]:
+    """COVID years to leave out for this target: all of them, unless the target exists only in them.
+
+    Travel and study in Korea collapsed in 2020-2022, so those years say little about levels. A
+    target measured only then (the Netflix Top 10 cross-section of 2021-07..2022-11, stored as 2022)
+    is consumption at home, not travel; excluding its only year would leave nothing to explain.
+    """
+    years = set(driver_rows(fm)["year"])
+    return () if years and years <= set(COVID_YEARS) else COVID_YEARS
+
+
 def fit_target(target: str, panel: pd.DataFrame | None = None, specs=None, folds: int = 5, n_refits: int = 25,
                seed: int = 0, level: float = 0.9, bootstrap_reps: int = BOOT_REPS, model: DriversModel | None = None,
                fitted: DriversModel | None = None) -> tuple[DriversModel, dict[str, pd.DataFrame], dict]:
@@ -968,7 +1002,8 @@ def fit_target(target: str, panel: pd.DataFrame | None = None, specs=None, folds
     fm = build_features(panel, specs=specs, target=target, horizons=[1])
     timings = {}
     t0 = time.perf_counter()
-    base = model if model is not None else DriversModel(n_refits=n_refits, random_state=seed)
+    base = model if model is not None else DriversModel(n_refits=n_refits, random_state=seed,
+                                                        exclude_years=_covid_years_for(fm))
     accuracy, _ = cross_validate(fm, base, folds=folds, seed=seed, bootstrap_reps=bootstrap_reps)
     timings["cv_s"] = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -1097,9 +1132,14 @@ def run(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | None
             meta["skipped"][name] = str(exc)
             continue
         fitted_models[name] = final
+        meta["targets"][name] = _target_info(specs.targets[name])
+        if meta["targets"][name]["transform"] == "level":
+            # a level target (e.g. the 0-100 index) is not on a log scale: exp() of its differences is no
+            # factor, so contributions stay in the target's points and the factor columns are empty
+            fr["countries"] = fr["countries"].assign(factor=np.nan, factor_role=np.nan, factor_lo=np.nan,
+                                                     factor_hi=np.nan)
         for k in FRAMES:
             frames[k].append(fr[k])
-        meta["targets"][name] = _target_info(specs.targets[name])
         meta["timings"][name] = timings
     if not fitted_models:
         raise DataError(f"No target has enough countries for the drivers model: {meta['skipped']}")

@@ -67,7 +67,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from hallyu_forecast.config import COVID_YEARS, check_horizons
+from hallyu_forecast.conventions import COVID_YEARS, check_horizons
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
 
 TARGET_MODES = ("level", "change", "change_over_drift")

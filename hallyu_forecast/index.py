@@ -40,11 +40,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hallyu_forecast.conventions import COVID_YEARS
 from hallyu_forecast.errors import DataError
 
 INDICATORS: tuple[str, ...] = ("youth_arrivals", "mobile_students", "language_students", "kpop_chart", "kdrama_top10")
 BITS = {name: 1 << i for i, name in enumerate(INDICATORS)}
-COVID_YEARS = (2020, 2021, 2022)
 Z80 = 1.2815515655446004
 INDEX_COLUMNS = ("hallyu_index", "hallyu_index_lo", "hallyu_index_hi", "hallyu_index_n", "hallyu_index_basis")
 #: Dictionary rows (name, unit, description, role) of the index columns, added by the panel build.

@@ -105,7 +105,7 @@ def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str
 
 
 def _check_horizon(horizon, allowed) -> list[int]:
-    from hallyu_forecast.config import check_horizons
+    from hallyu_forecast.conventions import check_horizons
 
     values = check_horizons([horizon] if np.isscalar(horizon) else horizon)
     missing = sorted(set(values) - set(int(h) for h in allowed))
@@ -210,3 +210,31 @@ def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterabl
     """
     bundle = resolve_model(model)
     return forecast(bundle, bundle.load_panel(), countries=countries, horizon=horizon, origin=origin)
+
+
+def predict_rows(bundle, model_input, params: dict | None = None) -> pd.DataFrame:
+    """Forecasts of ``bundle`` for panel rows (what the MLflow pyfunc's ``predict`` returns).
+
+    ``params``: ``horizon`` (1-3, default 1) and ``origin`` (a year; default or 0: the latest
+    year with target data). The rows update the model's panel (so lags, Korea's values and cross-country features are
+    computed as in training); forecasts are for the rows' countries.
+    """
+    params = params or {}
+    rows = pd.DataFrame(model_input)
+    if not {"iso3", "year"} <= set(rows.columns):
+        raise ModelError("Input rows need `iso3` and `year` columns plus panel columns.")
+    base = bundle.load_panel()
+    rows = rows[[c for c in rows.columns if c in base.columns]]
+    merged = base.set_index(["iso3", "year"])
+    update = rows.set_index(["iso3", "year"])
+    new_keys = update.index.difference(merged.index)
+    merged = pd.concat([merged, update.loc[new_keys].reindex(columns=merged.columns)])
+    merged.update(update)
+    merged = merged.reset_index()
+    merged[merged.columns[2:]] = merged[merged.columns[2:]].astype("float64")
+    countries = sorted(set(rows["iso3"]))
+    origin = params.get("origin")
+    horizon = params.get("horizon", 1)
+    out = forecast(bundle, merged, countries=countries, horizon=horizon,
+                   origin=int(origin) if origin else None)  # 0 (the signature's default) = latest
+    return out.drop(columns=["country"]).assign(model=out["model"].astype(str), note=out["note"].astype(str))

@@ -31,7 +31,7 @@ with quiet():
             self.bundle = load_bundle(context.artifacts["bundle"])
 
         def predict(self, context, model_input, params=None):
-            from hallyu_forecast.tracking import predict_rows
+            from hallyu_forecast.inference import predict_rows
 
             return predict_rows(self.bundle, model_input, params)
 

@@ -247,39 +247,13 @@ def log_frames(frames: dict[str, pd.DataFrame], folder: str) -> None:
             mlflow.log_artifact(str(path), folder)
 
 
-def predict_rows(bundle, model_input, params: dict | None = None) -> pd.DataFrame:
-    """Forecasts of ``bundle`` for panel rows (what the MLflow pyfunc's ``predict`` returns).
-
-    ``params``: ``horizon`` (1-3, default 1) and ``origin`` (a year; default or 0: the latest
-    year with target data). The rows update the model's panel (so lags, Korea's values and cross-country features are
-    computed as in training); forecasts are for the rows' countries.
-    """
-    from hallyu_forecast.inference import forecast
-
-    params = params or {}
-    rows = pd.DataFrame(model_input)
-    if not {"iso3", "year"} <= set(rows.columns):
-        raise ModelError("Input rows need `iso3` and `year` columns plus panel columns.")
-    base = bundle.load_panel()
-    rows = rows[[c for c in rows.columns if c in base.columns]]
-    merged = base.set_index(["iso3", "year"])
-    update = rows.set_index(["iso3", "year"])
-    new_keys = update.index.difference(merged.index)
-    merged = pd.concat([merged, update.loc[new_keys].reindex(columns=merged.columns)])
-    merged.update(update)
-    merged = merged.reset_index()
-    merged[merged.columns[2:]] = merged[merged.columns[2:]].astype("float64")
-    countries = sorted(set(rows["iso3"]))
-    origin = params.get("origin")
-    horizon = params.get("horizon", 1)
-    out = forecast(bundle, merged, countries=countries, horizon=horizon,
-                   origin=int(origin) if origin else None)  # 0 (the signature's default) = latest
-    return out.drop(columns=["country"]).assign(model=out["model"].astype(str), note=out["note"].astype(str))
-
-
-def log_model(bundle, panel: pd.DataFrame, register: str | None = None, name: str = "model",
+def log_model(bundle, panel: pd.DataFrame, score, register: str | None = None, name: str = "model",
               alias: str | None = None) -> str:
     """Log ``bundle`` as a models-from-code pyfunc (signature, input example); return ``runs:/<id>/<name>``.
+
+    ``score(bundle, rows)`` answers the input example for the signature (the pyfunc's own
+    ``predict``: :func:`hallyu_forecast.inference.predict_rows`); it is passed in so that tracking
+    never imports inference (inference imports tracking to load MLflow URIs).
 
     The model's code is :mod:`hallyu_forecast.mlflow_model`; its only artifact is the bundle
     folder (LightGBM text + JSON + every spec file, checksummed). Nothing is CloudPickled.
@@ -295,7 +269,7 @@ def log_model(bundle, panel: pd.DataFrame, register: str | None = None, name: st
         example = panel[(panel["iso3"] == example_country) & (panel["year"] >= 2015)].reset_index(drop=True)
         example = example[["iso3", "year"] + [c for c in panel.columns if c not in ("iso3", "year")]]
         # the saved folder (not the in-memory bundle) answers, as the logged model will
-        output = predict_rows(load_bundle(path), example)
+        output = score(load_bundle(path), example)
         # MLflow fills absent params with these defaults: horizon 1, origin 0 = "latest year with data"
         signature = infer_signature(example, output, params={"horizon": 1, "origin": 0})
         uri = mlflow.get_tracking_uri()

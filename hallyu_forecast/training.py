@@ -135,5 +135,7 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
             mlflow.log_text(result.report(), "backtest/report.txt")
         if bundle.drivers is not None:
             log_drivers(bundle.drivers)
-        uri = tracking.log_model(bundle, panel, register=register, alias=alias)
+        from hallyu_forecast.inference import predict_rows
+
+        uri = tracking.log_model(bundle, panel, predict_rows, register=register, alias=alias)
     return bundle, result, uri

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -316,11 +315,9 @@ def test_error_country_not_in_the_explanation(synthetic_case):
 
 
 # ------------------------------------------------------------------------- default (shipped)
-def test_default_explanation_is_fast_and_additive():
-    start = time.perf_counter()
+def test_default_explanation_is_additive():
+    # speed is measured in bench/bench_drivers.py and bench/bench_models.py, not asserted here
     ex = explain()
-    seconds = time.perf_counter() - start
-    assert seconds < 30, f"explain() took {seconds:.1f}s"
     table = ex.by_role()
     total = table["base_value"] + table[list(E.ROLES)].sum(axis=1)
     assert np.abs(total - table["prediction"]).max() < 1e-6

@@ -285,8 +285,7 @@ document.body.setAttribute('data-enter', String(det.open && !!det.querySelector(
 
 
 def test_shipped_report_is_light_and_self_contained(shipped, loaded):
-    ex, drivers, path, seconds, tmp = shipped
-    assert seconds < 20, f"render took {seconds:.1f}s"
+    ex, drivers, path, seconds, tmp = shipped  # render time: bench/bench_report.py
     text = path.read_text(encoding="utf-8")
     assert len(text.encode("utf-8")) < 1_500_000  # was 3.9 MB
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)

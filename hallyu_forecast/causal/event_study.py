@@ -36,9 +36,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hallyu_forecast.conventions import COVID_YEARS
 from hallyu_forecast.errors import HallyuError
-
-COVID_YEARS = (2020, 2021, 2022)
 
 
 class CausalError(HallyuError, ValueError):

@@ -135,7 +135,7 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     >>> s = hf.simulate("MEX", {"wh_agreement": 1}, horizon=3)  # doctest: +SKIP
     >>> s.forecast[["horizon", "baseline", "scenario", "effect", "basis"]]  # doctest: +SKIP
     """
-    from hallyu_forecast.config import check_horizons
+    from hallyu_forecast.conventions import check_horizons
     from hallyu_forecast.inference import forecast, resolve_countries, resolve_model
 
     (h_max,) = check_horizons([horizon])
