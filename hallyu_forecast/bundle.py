@@ -48,6 +48,7 @@ class ModelBundle:
     panel: pd.DataFrame | None = None
     drivers: object | None = None  # hallyu_forecast.drivers.DriversResult kept with the model (issue 8)
     explain_refits: dict | None = None  # explain()'s interval refits, fitted once at training time
+    effects: object | None = None  # hallyu_forecast.causal.effects.EffectsResult on the training panel
 
     def load_panel(self) -> pd.DataFrame:
         from hallyu_forecast.panel import load_panel
@@ -147,6 +148,8 @@ def save_bundle(bundle: ModelBundle, path: str | Path, include_panel: bool = Fal
     from hallyu_forecast.drivers import save_bundle_drivers
 
     save_bundle_drivers(bundle, path)
+    if bundle.effects is not None:  # the causal estimates (issue 11), computed once at training time
+        bundle.effects.save(path)
     meta = dict(bundle.meta)
     meta.update({"target": bundle.target, "features": [f.name for f in bundle.specs.features],
                  "versions": versions(), "format": BUNDLE_FORMAT,
@@ -227,4 +230,8 @@ def load_bundle(path: str | Path | None = None) -> ModelBundle:
     from hallyu_forecast.drivers import load_bundle_drivers
 
     bundle = ModelBundle(forecaster=forecaster, specs=specs, target=meta["target"], meta=meta, panel=panel)
+    if (path / "effects.json").is_file():
+        from hallyu_forecast.causal.effects import EffectsResult
+
+        bundle.effects = EffectsResult.load(path)
     return load_bundle_drivers(bundle, path)

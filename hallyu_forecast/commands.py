@@ -157,12 +157,7 @@ def _report(args) -> int:
                         drivers=getattr(args, "drivers", None), run_backtest=not getattr(args, "no_backtest", False))
     size = Path(path).stat().st_size / 1024
     print(f"Wrote {path} ({size:,.0f} KiB) in {time.perf_counter() - start:.1f}s")
-    if not args.no_track:  # say where the report went, so ./mlruns never appears unexplained
-        import mlflow
-
-        run = mlflow.last_active_run()
-        print(f"Logged the report to MLflow at {mlflow.get_tracking_uri()}"
-              + (f" (run {run.info.run_id})" if run is not None else "") + "; use --no-track to skip.")
+    # with --track, build_report announces the MLflow run it logged to (through progress)
     return 0
 
 

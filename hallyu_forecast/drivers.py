@@ -934,6 +934,15 @@ def load_bundle_drivers(bundle, path: str | Path):
 
 
 # ------------------------------------------------------------------------------- drivers()
+# Units in words for the packaged targets whose description is a definition, not a unit. A factor on
+# a logit target is an odds ratio; a level target (the index) is compared in its own points.
+_SHORT_UNITS = {
+    "kpop_chart_share": "odds that a Spotify chart entry is by a Korean artist",
+    "kdrama_top10_share": "odds that a Netflix TV top-10 slot is a Korean title",
+    "hallyu_index": "Hallyu index points (0-100)",
+}
+
+
 def _target_info(spec) -> dict:
     unit = spec.description
     if spec.numerator and spec.numerator.startswith("arrivals") and spec.denominator:
@@ -943,9 +952,12 @@ def _target_info(spec) -> dict:
         unit = "Korean-language students per 100k inhabitants"
     elif spec.numerator == "uis_students_to_kor":
         unit = "degree students in Korea per 100k inhabitants"
+    elif spec.name in _SHORT_UNITS:
+        unit = _SHORT_UNITS[spec.name]
     elif spec.transform == "logit":
         # a factor on the logit scale is an odds ratio: say so in the unit
-        unit = f"odds of {spec.description[0].lower()}{spec.description[1:]}"
+        text = spec.description.removeprefix("logit of ").removeprefix("the ")
+        unit = f"odds of {text}"
     elif spec.transform == "level":
         unit = f"{spec.description} (points)"
     return {"description": spec.description, "measures": spec.measures,

@@ -723,6 +723,20 @@ CAUSAL_FEATURES = {"kcc": ("cultural_centres", "years_since_cultural_centre"), "
                    "diplomatic_ties_years": ("diplomatic_ties_years",)}
 
 
+CAUSAL_LEVER_LABELS = {"kcc": "Korean Cultural Centre opens", "working_holiday": "working-holiday agreement starts",
+                       "fta": "Korea FTA enters into force", "trade_intensity": "trade with Korea (log per capita)",
+                       "diplomatic_ties_years": "years of diplomatic ties", "oda": "Korean aid (ODA 2019)"}
+CAUSAL_TARGET_LABELS = {"youth_arrivals_per_capita": "youth visitors per 100k",
+                        "total_arrivals_per_capita": "all visitors per 100k",
+                        "mobile_students_per_capita": "degree students per 100k",
+                        "kpop_chart_share": "K-pop chart share (logit)"}
+
+
+def _p(value) -> str:
+    v = _num(value)
+    return "" if v is None else f"{v:.2f}"
+
+
 def _causal_section(effects, event_study, drivers, target: str | None, charts: list[str]) -> dict | None:
     """Rendered only when ``effects`` is given.
 
@@ -755,12 +769,25 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
                 return shap[(target, feature)] + ("" if feature == lever else f" ({feature})")
         return "not a drivers feature"
 
-    rows = [{"lever": str(r.lever), "target": str(r.target),
+    rows = [{"lever": CAUSAL_LEVER_LABELS.get(str(r.lever), str(r.lever)),
+             "target": CAUSAL_TARGET_LABELS.get(str(r.target), str(r.target)),
              "estimate": log_points(r.estimate) if _num(r.estimate) is not None else "not estimable",
              "ci": interval(r.lo, r.hi, lambda v: f"{v:+.3f}") if _num(r.lo) is not None else "",
-             "method": str(r.method), "assumptions": str(r.assumptions),
+             "n_treated": str(int(r.n_treated)) if _num(getattr(r, "n_treated", None)) else "",
+             "pretrend": _p(getattr(r, "pretrend_p", None)), "placebo": _p(getattr(r, "placebo_p", None)),
              "verdict": str(getattr(r, "verdict", "") or ""), "shap": shap_of(r.target, r.lever)}
             for r in effects.itertuples()]
+    # method and assumptions once per lever (they repeat on every target's row); not-estimable rows
+    # carry their reason in `assumptions`, shown with the row's lever and measure
+    methods, seen = [], set()
+    for r in effects.itertuples():
+        lever = CAUSAL_LEVER_LABELS.get(str(r.lever), str(r.lever))
+        if _num(r.estimate) is None:
+            methods.append({"lever": f"{lever}, {CAUSAL_TARGET_LABELS.get(str(r.target), str(r.target))}",
+                            "method": "not estimable", "assumptions": str(r.assumptions)})
+        elif lever not in seen:
+            seen.add(lever)
+            methods.append({"lever": lever, "method": str(r.method), "assumptions": str(r.assumptions)})
     plots = []
     if event_study is not None and len(event_study):
         if not set(EVENT_COLUMNS) <= set(event_study.columns):
@@ -771,13 +798,15 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
                 continue
             name = f"event-{k}"
             plots.append(ch.line_chart(
-                name, f"{lever} on {tgt}: estimate by years since onset", "Band: interval; 0 = onset year",
+                name, f"{CAUSAL_LEVER_LABELS.get(lever, lever)}: effect on "
+                      f"{CAUSAL_TARGET_LABELS.get(tgt, tgt)} by years since onset",
+                "Band: 95% simultaneous band; -1 = reference year",
                 [{"x": g["event_time"].astype(int).tolist(), "y": g["estimate"].astype(float).tolist(),
                   "lo": g["lo"].astype(float).tolist(), "hi": g["hi"].astype(float).tolist(),
                   "colour": ch.ROLE_COLORS["government_support"], "label": "estimate", "points": True}],
                 "years since onset", "effect (log points)", width=640, height=280, vline=0, vline_label="onset"))
             charts.append(name)
-    return {"rows": rows, "plots": plots}
+    return {"rows": rows, "plots": plots, "methods": methods}
 
 
 def _index_section(index, names: dict[str, str], charts: list[str]) -> dict | None:
@@ -1066,6 +1095,8 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
             index = panel[["iso3", "year", "hallyu_index"]]
     except Exception:  # pragma: no cover - a bundle without its panel: the section is skipped
         index = None
+    if effects is None:  # the causal estimates kept with the model at training time (None if absent)
+        effects = bundle.effects
     path = render_report(ex, out, forecasts=forecasts, backtest=backtest_result, drivers=result, index=index,
                          effects=effects)
     say(f"rendered {path} ({_LAST_RENDER.get('bytes', 0) / 1024:,.0f} KiB, {len(_LAST_RENDER.get('charts', []))} "

@@ -26,7 +26,7 @@ CloudPickle) whose ``predict`` takes *panel rows* and does the feature building 
 Noise
 -----
 MLflow's warnings, INFO lines and download progress bars are silenced inside this module's
-calls unless :func:`set_verbose` ``(True)`` was called (the CLI's ``-v``).
+calls unless :func:`hallyu_forecast.logs.set_verbose` ``(True)`` was called (the CLI's ``-v``).
 """
 
 from __future__ import annotations
@@ -47,20 +47,19 @@ EXPERIMENT_PREFIX = "hallyu_forecast"
 
 
 MODEL_CODE = Path(__file__).with_name("mlflow_model.py")
-_VERBOSE = False
 _QUIET_LOGGERS = ("mlflow", "alembic", "urllib3", "git", "sqlalchemy")
-
-
-def set_verbose(verbose: bool = True) -> None:
-    """Show (True) or silence (False, the default) MLflow's warnings, INFO lines and progress bars."""
-    global _VERBOSE
-    _VERBOSE = bool(verbose)
 
 
 @contextlib.contextmanager
 def quiet():
-    """Silence MLflow's warnings, INFO logging and artifact progress bars (unless :func:`set_verbose`)."""
-    if _VERBOSE:
+    """Silence MLflow's warnings, INFO logging and artifact progress bars.
+
+    One switch for the whole package: unless :func:`hallyu_forecast.logs.set_verbose` ``(True)``
+    was called (the CLI's ``-v``), MLflow calls made inside this block are silent.
+    """
+    from hallyu_forecast.logs import is_verbose
+
+    if is_verbose():
         yield
         return
     import io

@@ -62,6 +62,14 @@ def fit_drivers(bundle, panel: pd.DataFrame, say: Callable[[str], None]) -> None
     start = time.perf_counter()
     bundle.explain_refits = fit_refits(bundle, panel=panel)  # explain()'s refits, once, kept with the model
     say(f"explanation refits (horizon 1) fitted in {time.perf_counter() - start:.1f}s")
+    from hallyu_forecast.causal.effects import effects
+
+    start = time.perf_counter()
+    # the causal estimates depend on the panel only; kept with the model so that the report and the
+    # what-if scenarios read them instead of re-running a minute of bootstraps
+    bundle.effects = effects(panel=panel)
+    say(f"causal effects ({len(bundle.effects.table)} lever x target rows) estimated in "
+        f"{time.perf_counter() - start:.1f}s")
 
 
 def log_drivers(result) -> None:
@@ -135,6 +143,8 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
             mlflow.log_text(result.report(), "backtest/report.txt")
         if bundle.drivers is not None:
             log_drivers(bundle.drivers)
+        if bundle.effects is not None:
+            tracking.log_frames(bundle.effects.to_frames(), "effects")
         from hallyu_forecast.inference import predict_rows
 
         uri = tracking.log_model(bundle, panel, predict_rows, register=register, alias=alias)

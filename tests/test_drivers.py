@@ -254,6 +254,7 @@ def test_drivers_are_logged_to_mlflow(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     tracking.configure()
+    mlflow.set_experiment("drivers-test")  # this store's experiment, not one left active by an earlier test
     result = hf.drivers(TARGET)
     with mlflow.start_run() as run:
         log_drivers(result)

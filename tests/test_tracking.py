@@ -169,18 +169,21 @@ def test_quiet_silences_mlflow_unless_verbose():
 
     import mlflow  # noqa: F401  (configures MLflow's logger first)
 
-    from hallyu_forecast import tracking
+    from hallyu_forecast import logs, tracking
 
     logger = logging.getLogger("mlflow")
+    was_verbose = logs.is_verbose()
+    logs.set_verbose(False)
     before = logger.level
     with tracking.quiet():
         assert logger.level == logging.WARNING
         assert os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] == "false"
     assert logger.level == before
-    tracking.set_verbose(True)
+    logs.set_verbose(True)  # the CLI's -v: MLflow speaks again
     try:
+        before = logger.level
         with tracking.quiet():
             assert logger.level == before
             assert os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR") != "false"
     finally:
-        tracking.set_verbose(False)
+        logs.set_verbose(was_verbose)

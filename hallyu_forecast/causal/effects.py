@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -77,6 +78,9 @@ def _verdict(lo, hi, pretrend_p=np.nan, placebo_p=np.nan) -> str:
     return f"{sign} effect" + (f", not credible: {'; '.join(flags)}" if flags else "")
 
 
+EFFECTS_FILE = "effects.json"  # in a model bundle: computed once at training time (hallyu-forecast train)
+
+
 @dataclass
 class EffectsResult:
     """Causal estimates per lever x target plus the frames behind them.
@@ -130,6 +134,27 @@ class EffectsResult:
         out = {k: json.loads(v.to_json(orient="records")) for k, v in self.to_frames().items()}
         out.update(seed=self.seed, seconds=round(self.seconds, 2), notes=self.notes)
         return json.dumps(out, indent=1, ensure_ascii=False)
+
+    def save(self, folder) -> Path:
+        """Write ``effects.json`` (the three frames, seed, seconds, notes) into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / EFFECTS_FILE
+        path.write_text(self.to_json() + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, folder) -> "EffectsResult":
+        """Read what :meth:`save` wrote (plain JSON: nothing is executed)."""
+        path = Path(folder) / EFFECTS_FILE
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            frames = {k: pd.DataFrame.from_records(doc[k]) for k in ("effects", "event_time", "refutations")}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CausalError(f"{path} is not a saved effects result ({type(exc).__name__}: {exc}). Re-run "
+                              "`hallyu-forecast train` (it stores the effects with the model) or hf.effects().") from None
+        return cls(table=frames["effects"], event_time=frames["event_time"], refutations=frames["refutations"],
+                   seed=int(doc.get("seed", 0)), seconds=float(doc.get("seconds", 0.0)), notes=list(doc.get("notes", [])))
 
     def lookup(self, lever: str, target: str) -> pd.Series | None:
         """The table row of ``lever`` x ``target``, or None."""

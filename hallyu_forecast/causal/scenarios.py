@@ -102,7 +102,13 @@ def _check_changes(changes: dict, panel: pd.DataFrame, iso3: str, origin: int) -
 _CACHE: dict = {}
 
 
-def _effects_for(lever: str, target: str, seed: int, panel) -> EffectsResult:
+def _effects_for(lever: str, target: str, seed: int, panel, bundle=None) -> EffectsResult:
+    stored = getattr(bundle, "effects", None)
+    # the full run kept with the model at training time, on the panel the model answers from (a
+    # bundle without its own panel uses the default panel, as train did): no re-estimation
+    if stored is not None and stored.seed == seed and stored.lookup(lever, target) is not None \
+            and bundle.panel is None:
+        return stored
     key = (lever, target, seed, id(panel))
     if key not in _CACHE:
         _CACHE[key] = effects(levers=[lever], targets=[target], seed=seed, panel=panel, n_boot=499, n_placebo=49)
@@ -158,7 +164,7 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
         lv = _lever_of(col)
         row = None
         if lv is not None:
-            res = _effects_for(lv.name, bundle.target, seed, panel)
+            res = _effects_for(lv.name, bundle.target, seed, panel, bundle)
             row = res.lookup(lv.name, bundle.target)
             if row is not None and np.isfinite(row["estimate"]):
                 causal[col] = (lv, res)
