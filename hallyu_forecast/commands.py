@@ -203,7 +203,8 @@ def register(sub) -> None:
     p.add_argument("--out", help="also save the model bundle to this folder")
     p.add_argument("--save-default", action="store_true", help="replace the model shipped with the package")
     p.add_argument("--no-drivers", action="store_true",
-                   help="do not fit the drivers model of levels nor store explain()'s refits (issue 8)")
+                   help="skip the analyses kept with the model: the drivers model of levels, explain()'s "
+                        "refits and the causal effects (about 50 s of the run)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("backtest", help="rolling-origin backtest against naive baselines")

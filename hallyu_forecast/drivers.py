@@ -665,37 +665,32 @@ class DriversResult:
         return c[c["year"] == year].reset_index(drop=True)
 
     def format_country(self, iso3: str, target: str | None = None, year: int | None = None) -> str:
-        """One sentence: "VNM 2019: x3.1 the average country's ...; government support x1.4 [1.2-1.7], ..."."""
+        """One sentence: "VNM 2019: x3.1 the average country's ...; government support x1.4 [1.2-1.7], ...".
+
+        A level target (the 0-100 index) is not on a log scale: its sentence gives differences in
+        the target's own points ("+12.3 vs the average country's ...; government support +1.5").
+        """
         target = self._target(target)
         c = self.country(iso3, target, year)
-        unit = self.meta.get("targets", {}).get(target, {}).get("unit", target)
+        info = self.meta.get("targets", {}).get(target, {})
+        unit = info.get("unit", target)
         first = c.iloc[0]
-        if self.meta.get("targets", {}).get(target, {}).get("transform") == "level":
-            return self._format_points(c, unit)
-        parts = [f"{first['iso3']} {int(first['year'])}: x{first['factor']:.3g} the average country's {unit}"
+        if info.get("transform") == "level":
+            head = f"{first['level_log_rel']:+.3g} vs"
+            role_text = lambda r: f"{r.contribution_log:+.3g}"  # noqa: E731
+            rest_text = lambda r: f"{r.contribution_log:+.3g}"  # noqa: E731
+        else:
+            head = f"x{first['factor']:.3g}"
+            role_text = lambda r: f"x{r.factor_role:.3g} [{r.factor_lo:.3g}-{r.factor_hi:.3g}]"  # noqa: E731
+            rest_text = lambda r: f"x{r.factor_role:.3g}"  # noqa: E731
+        parts = [f"{first['iso3']} {int(first['year'])}: {head} the average country's {unit}"
                  + ("" if first["observed"] else " (fitted: no observed value)")]
         for r in c.itertuples():
             if r.role == "unexplained":
                 if np.isfinite(r.contribution_log):
-                    parts.append(f"unexplained x{r.factor_role:.3g}")
+                    parts.append(f"unexplained {rest_text(r)}")
                 continue
-            parts.append(f"{ROLE_LABELS[r.role]} x{r.factor_role:.3g} [{r.factor_lo:.3g}-{r.factor_hi:.3g}]")
-        dom = c["domain"].iloc[0] if "domain" in c else "in"
-        text = "; ".join(parts)
-        return text if dom == "in" else f"{text} ({dom})"
-
-    @staticmethod
-    def _format_points(c: pd.DataFrame, unit: str) -> str:
-        """format_country for a level target: differences in the target's own points, not factors."""
-        first = c.iloc[0]
-        parts = [f"{first['iso3']} {int(first['year'])}: {first['level_log_rel']:+.3g} vs the average country's {unit}"
-                 + ("" if first["observed"] else " (fitted: no observed value)")]
-        for r in c.itertuples():
-            if r.role == "unexplained":
-                if np.isfinite(r.contribution_log):
-                    parts.append(f"unexplained {r.contribution_log:+.3g}")
-                continue
-            parts.append(f"{ROLE_LABELS[r.role]} {r.contribution_log:+.3g}")
+            parts.append(f"{ROLE_LABELS[r.role]} {role_text(r)}")
         dom = c["domain"].iloc[0] if "domain" in c else "in"
         text = "; ".join(parts)
         return text if dom == "in" else f"{text} ({dom})"

@@ -89,7 +89,7 @@ def test_tracking_server_registry_alias_fresh_process_and_scoring_server(tmp_pat
 
     t = time.perf_counter()
     train = subprocess.run([sys.executable, "-m", "hallyu_forecast.cli", "train", "--no-backtest",
-                            "--register", MODEL, "--alias", "champion"],
+                            "--no-drivers", "--register", MODEL, "--alias", "champion"],
                            cwd=tmp_path, env=_env(MLFLOW_TRACKING_URI=uri), capture_output=True, text=True,
                            timeout=300)
     assert train.returncode == 0, train.stderr[-3000:]
