@@ -150,6 +150,12 @@ def output_frame(frame: pd.DataFrame, prediction, levels, model) -> pd.DataFrame
     return out
 
 
+def _corrupt(name: str, exc: Exception) -> ModelError:
+    """The one error for a serialised model that cannot be read back (missing keys, wrong types)."""
+    return ModelError(f"The serialised {name} is incomplete or corrupt ({type(exc).__name__}: {str(exc)[:120]}). "
+                      "Retrain the model with `hallyu-forecast train`.")
+
+
 def _scaled_pool(residuals: dict[int, np.ndarray], h: int) -> np.ndarray:
     parts = [np.abs(r) * math.sqrt(h / k) for k, r in residuals.items() if len(r)]
     return np.concatenate(parts) if parts else np.array([])
@@ -711,8 +717,7 @@ class HallyuForecaster(BaseEstimator):
         except ModelError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"The serialised {cls.__name__} is incomplete or corrupt ({type(exc).__name__}: "
-                             f"{str(exc)[:120]}). Retrain the model with `hallyu-forecast train`.") from None
+            raise _corrupt(cls.__name__, exc) from None
         return model
 
     def covid_anchor(self, frame: pd.DataFrame) -> pd.Series:
@@ -852,8 +857,7 @@ class NewMarketModel(BaseEstimator):
         except ModelError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise ModelError(f"The serialised {cls.__name__} is incomplete or corrupt ({type(exc).__name__}: "
-                             f"{str(exc)[:120]}). Retrain the model with `hallyu-forecast train`.") from None
+            raise _corrupt(cls.__name__, exc) from None
         return model
 
     def predict_arrays(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -809,6 +809,50 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
     return {"rows": rows, "plots": plots, "methods": methods}
 
 
+#: The report's worked what-if scenarios: (country, changes). Chosen to show each kind of answer: an
+#: event lever with a causal estimate, two levers at once, and a continuous lever (double ML).
+WORKED_SCENARIOS = (("MYS", {"kcc_present": 1}), ("MEX", {"wh_agreement": 1, "fta_korea_in_force": 1}),
+                    ("MEX", {"kor_trade_usd": 4.0e10}))
+
+
+def worked_scenarios(model=None, scenarios=WORKED_SCENARIOS, horizon: int = 3) -> pd.DataFrame:
+    """Forecasts with and without a few policy changes (:func:`hallyu_forecast.simulate`), one row per
+    scenario x year: name, iso3, target_year, baseline(_lower/_upper, 80%), scenario(_lower/_upper),
+    effect, effect_lo, effect_hi (95%, log points; NaN when associational), basis.
+
+    A scenario that no longer applies (the country has meanwhile been treated) is skipped, not failed.
+    """
+    from hallyu_forecast.causal.event_study import CausalError
+    from hallyu_forecast.causal.scenarios import simulate
+
+    parts = []
+    for iso3, changes in scenarios:
+        try:
+            s = simulate(iso3, changes, horizon=horizon, model=model, rank=False)
+        except CausalError:
+            continue
+        label = f"{iso3}: " + " and ".join(f"{k} = {v:g}" for k, v in changes.items())
+        parts.append(s.forecast.assign(name=label))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _scenario_rows(scenarios: pd.DataFrame | None, inv) -> list[dict]:
+    """Rows of the worked-scenarios table, in natural units (the target's inverse transform)."""
+    if scenarios is None or scenarios.empty:
+        return []
+    nat = lambda v: f"{float(inv(v)):,.3g}"  # noqa: E731
+    rows = []
+    for r in scenarios.itertuples():
+        effect = (f"{100 * (np.exp(r.effect) - 1):+.1f}% [{100 * (np.exp(r.effect_lo) - 1):+.1f}%, "
+                  f"{100 * (np.exp(r.effect_hi) - 1):+.1f}%]" if np.isfinite(r.effect_lo) else
+                  f"{100 * (np.exp(r.effect) - 1):+.1f}% (no interval: associational)")
+        rows.append({"scenario": str(r.name), "year": int(r.target_year),
+                     "baseline": f"{nat(r.baseline)} [{nat(r.baseline_lower)}-{nat(r.baseline_upper)}]",
+                     "with": f"{nat(r.scenario)} [{nat(r.scenario_lower)}-{nat(r.scenario_upper)}]",
+                     "effect": effect, "basis": str(r.basis)})
+    return rows
+
+
 def _index_section(index, names: dict[str, str], charts: list[str]) -> dict | None:
     """Rendered only when ``index`` (columns iso3, year, hallyu_index) is given: the latest year's map."""
     if index is None:
@@ -877,7 +921,8 @@ def _sources(embedded: bool) -> list[dict]:
 def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backtest=None,
                       history: pd.DataFrame | None = None, title: str | None = None, drivers=None,
                       effects: pd.DataFrame | None = None, event_study: pd.DataFrame | None = None,
-                      index: pd.DataFrame | None = None, drivers_target: str | None = None) -> ReportData:
+                      index: pd.DataFrame | None = None, drivers_target: str | None = None,
+                      scenarios: pd.DataFrame | None = None) -> ReportData:
     """Compute the one data structure the report template renders.
 
     Parameters
@@ -896,6 +941,8 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
         The causal analysis (see :func:`_causal_section` for the columns).
     index : DataFrame, optional
         iso3, year, hallyu_index.
+    scenarios : DataFrame, optional
+        Worked what-if scenarios (:func:`worked_scenarios`), shown in the causal section.
     drivers_target : str, optional
         Headline drivers target (default ``youth_arrivals_per_capita`` when present).
 
@@ -939,6 +986,8 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
         dsec = _drivers_section(drivers, dtarget, charts, history, inv, same_target=dtarget == target["name"])
         robust, robust_text = _robustness(drivers)
     causal = _causal_section(effects, event_study, drivers, dtarget, charts)
+    if causal is not None:
+        causal["scenarios"] = _scenario_rows(scenarios, inv)
     if drivers is not None:
         brief = _brief(drivers, dtarget, {k: fc[k] for k in ("years", "origin", "top", "n", "n_history", "n_new")},
                        causal is not None)
@@ -989,7 +1038,7 @@ _LAST_RENDER: dict = {}
 def render_report(explanation, out_path, forecasts: pd.DataFrame | None = None, backtest=None,
                   history: pd.DataFrame | None = None, title: str | None = None, drivers=None,
                   effects: pd.DataFrame | None = None, event_study: pd.DataFrame | None = None,
-                  index: pd.DataFrame | None = None) -> Path:
+                  index: pd.DataFrame | None = None, scenarios: pd.DataFrame | None = None) -> Path:
     """Write the self-contained HTML report to ``out_path`` (see :func:`build_report_data`).
 
     Returns
@@ -1004,7 +1053,8 @@ def render_report(explanation, out_path, forecasts: pd.DataFrame | None = None, 
     """
     started = time.perf_counter()
     data = build_report_data(explanation, forecasts=forecasts, backtest=backtest, history=history, title=title,
-                             drivers=drivers, effects=effects, event_study=event_study, index=index)
+                             drivers=drivers, effects=effects, event_study=event_study, index=index,
+                             scenarios=scenarios)
     doc = render_html(data)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -1097,8 +1147,14 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
         index = None
     if effects is None:  # the causal estimates kept with the model at training time (None if absent)
         effects = bundle.effects
+    scenarios = None
+    if effects is not None:
+        t0 = time.perf_counter()
+        scenarios = worked_scenarios(bundle)
+        say(f"worked what-if scenarios ({scenarios['name'].nunique() if len(scenarios) else 0}) in "
+            f"{time.perf_counter() - t0:.1f}s")
     path = render_report(ex, out, forecasts=forecasts, backtest=backtest_result, drivers=result, index=index,
-                         effects=effects)
+                         effects=effects, scenarios=scenarios)
     say(f"rendered {path} ({_LAST_RENDER.get('bytes', 0) / 1024:,.0f} KiB, {len(_LAST_RENDER.get('charts', []))} "
         f"charts at load) in {_LAST_RENDER.get('seconds', 0):.1f}s")
     if track:

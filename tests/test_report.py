@@ -409,3 +409,26 @@ def test_explain_cli_prints_the_real_size(capsys):
     assert "log points (" in line[0] and "% of" not in line[0] and "persistence + pooled drift" in line[0]
     assert "essentially persistence + drift and cannot separate drivers of change" in line[0]
     assert re.search(r"Korean government support [+\u2212]0\.\d+ log points \([+\u2212][\d.]+%\)", line[0])
+
+
+def test_causal_section_with_worked_scenarios_from_the_shipped_model(tmp_path):
+    """The causal estimates kept with the shipped model and three worked what-if scenarios are rendered."""
+    import re
+
+    from hallyu_forecast.inference import resolve_model
+    from hallyu_forecast.report import WORKED_SCENARIOS, worked_scenarios
+
+    bundle = resolve_model()
+    assert bundle.effects is not None and len(bundle.effects.table) > 0  # stored by `train --save-default`
+    scen = worked_scenarios(bundle)
+    assert scen["name"].nunique() == len(WORKED_SCENARIOS)
+    # the scenario column is the forecast with the change; the baseline is the forecast without it
+    assert np.allclose(scen["scenario"] - scen["baseline"], scen["effect"], atol=1e-9)
+    causal = scen[scen["effect_lo"].notna()]
+    assert ((causal["effect_lo"] <= causal["effect"]) & (causal["effect"] <= causal["effect_hi"])).all()
+    ex = explain(n_refits=2, countries=["MEX", "MYS"])
+    path = render_report(ex, tmp_path / "r.html", effects=bundle.effects, scenarios=scen)
+    text = path.read_text(encoding="utf-8")
+    assert "What Korea's policy levers did" in text and "Worked what-if scenarios" in text
+    assert "MEX: wh_agreement = 1 and fta_korea_in_force = 1" in text
+    assert re.search(r"Korean Cultural Centre opens</td><td>youth visitors per 100k", text)
