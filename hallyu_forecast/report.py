@@ -612,7 +612,8 @@ def _forecast_section(ex, forecasts: pd.DataFrame | None, inv: _Inv, unit: str, 
             ch.VIRIDIS, unit, value_fmt=lambda v: natural(inv(v)), tooltips=tips, hatched=hatched,
             hatched_label="no travel history", legend_ticks=ticks)
         charts.append("map-forecast")
-    top = sorted(values, key=values.get, reverse=True)[:3]
+    # the headline names only answers inside the applicability domain (not extrapolations such as Guam's)
+    top = sorted((i for i in values if domain.get(i, "in") == "in"), key=values.get, reverse=True)[:3]
     n_hist = sum(1 for i in values if model_of.get(i) == "history")
     return {"years": years, "origin": origin, "map_year": map_year, "svg_map": svg, "n": len(values),
             "n_history": n_hist, "n_new": len(values) - n_hist,
