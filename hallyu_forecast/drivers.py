@@ -1215,7 +1215,7 @@ def compare_new_markets(config=None, panel: pd.DataFrame | None = None, bootstra
         RMSE(drivers) / RMSE(model) with a 95% country-bootstrap interval (ratio_lo, ratio_hi).
     """
     from hallyu_forecast.config import ExperimentConfig, load_config
-    from hallyu_forecast.evaluation import bootstrap_ratio, evaluate_new_markets
+    from hallyu_forecast.evaluation import bootstrap_ratio, country_folds, evaluate_new_markets
     from hallyu_forecast.forecaster import pooled_drift, training_rows
     from hallyu_forecast.panel import load_panel
 
@@ -1228,9 +1228,7 @@ def compare_new_markets(config=None, panel: pd.DataFrame | None = None, bootstra
         raise DataError("No new-market forecasts to compare (no held-out country has a target at origin + h).")
     frame = build(None).frame
     have = sorted(frame.loc[frame["y"].notna(), "iso3"].unique())
-    rng = np.random.default_rng(cfg.seed)  # the folds of evaluate_new_markets
-    order = np.array(have)[rng.permutation(len(have))]
-    folds = [list(order[i::cfg.lco_folds]) for i in range(cfg.lco_folds)]
+    folds = country_folds(have, cfg.seed, cfg.lco_folds)  # the folds of evaluate_new_markets
     key = ["iso3", "origin", "horizon"]
     nm = preds[preds["model"] == "new_market"].set_index(key)
     parts = []

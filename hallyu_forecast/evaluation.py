@@ -336,6 +336,16 @@ def _continents(panel_countries) -> pd.Series:
     return pd.Series(list(panel_countries), index=list(panel_countries)).map(table).fillna("unknown")
 
 
+def country_folds(countries, seed: int, k: int) -> list[list[str]]:
+    """``k`` leave-countries-out folds of ``countries``: a seeded permutation dealt round-robin.
+
+    The one definition of the new-market folds, shared by :func:`evaluate_new_markets` and
+    :func:`hallyu_forecast.drivers.compare_new_markets` so that both score the same held-out countries.
+    """
+    order = np.array(list(countries))[np.random.default_rng(seed).permutation(len(countries))]
+    return [list(order[i::k]) for i in range(k)]
+
+
 def evaluate_new_markets(cfg: ExperimentConfig, build: Callable[[list[str] | None], Any], forecaster,
                          continents: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave-countries-out evaluation of the covariates-only model vs the global and continent means.
@@ -350,9 +360,7 @@ def evaluate_new_markets(cfg: ExperimentConfig, build: Callable[[list[str] | Non
     """
     frame = build(None).frame
     have = sorted(frame.loc[frame["y"].notna(), "iso3"].unique())
-    rng = np.random.default_rng(cfg.seed)
-    order = np.array(have)[rng.permutation(len(have))]
-    folds = [list(order[i::cfg.lco_folds]) for i in range(cfg.lco_folds)]
+    folds = country_folds(have, cfg.seed, cfg.lco_folds)
     continents = continents if continents is not None else _continents(have)
     params = forecaster._new_market_lgbm_params()
     parts = []
