@@ -15,7 +15,8 @@ COVID target years excluded, no training row with a target year after the origin
 baseline), ``beta_h`` the pooled least-squares slope of the training rows' departure from that
 baseline on ``x`` (the Q4-on-Q4 log change against the annual log change, both known in December of
 the origin year), ``x`` clipped at the training rows' 5%-95% quantiles. It prints the RMSE of both and
-the ratio with its 95% country-bootstrap interval per horizon. Not yet part of the forecaster.
+the ratio with its 95% country-bootstrap interval per horizon: the term of ``HallyuForecaster(momentum="q4_run_rate")``
+(the default experiment) computed on its own, as a check of the forecaster's figures.
 """
 
 from __future__ import annotations

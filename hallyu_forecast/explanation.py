@@ -542,7 +542,11 @@ def _anchor(model, frame: pd.DataFrame) -> np.ndarray:
         return np.zeros(len(frame))
     anchor = frame["y_origin"].to_numpy(float)
     if mode == "change_over_drift":
-        anchor = anchor + frame["horizon"].to_numpy(float) * float(model.drift_)
+        from hallyu_forecast.forecaster import momentum_term
+
+        # persistence + drift + the run-rate momentum term (when the model has one): the "own history" part
+        anchor = (anchor + frame["horizon"].to_numpy(float) * float(model.drift_)
+                  + momentum_term(frame, getattr(model, "momentum_", {}) or {}))
     return anchor
 
 
@@ -670,7 +674,10 @@ def fit_refits(bundle, horizon: int = 1, n_refits: int = 20, uncertainty: str = 
     for b in range(n_refits):
         refit = _make_refit(model, train_fm, horizon, b, uncertainty, random_state)
         nm = refit.nm_models_.get(horizon)
+        from hallyu_forecast.forecaster import momentum_to_json
+
         refits.append({"drift_": float(refit.drift_), "shrinkage_": float(_tree_scale(refit)),
+                       "momentum_": momentum_to_json(getattr(refit, "momentum_", {}) or {}),
                        "covid_rho_": float(getattr(refit, "covid_rho_", getattr(model, "covid_rho_", 0.5))),
                        "model": refit.models_[horizon].booster_.model_to_string(),
                        "nm_model": nm.booster_.model_to_string() if nm is not None else None})
@@ -740,6 +747,10 @@ def _refit_view(model, state: dict, horizon: int):
     view = copy.copy(model)
     view.models_ = {horizon: tree}
     view.drift_ = state["drift_"]
+    if "momentum_" in state:
+        from hallyu_forecast.forecaster import momentum_from_json
+
+        view.momentum_ = momentum_from_json(state["momentum_"])
     view.shrinkage_ = state["shrinkage_"]
     view.covid_rho_ = state["covid_rho_"]
     view.horizons_ = (horizon,)

@@ -224,11 +224,51 @@ def _frame_from_json(data: dict) -> pd.DataFrame:
 
 
 class _Core:
-    """One set of per-horizon LightGBM models sharing a drift (the unit refitted for calibration)."""
+    """One set of per-horizon LightGBM models sharing a drift (the unit refitted for calibration).
 
-    def __init__(self, drift: float, models: dict):
+    ``momentum``: per horizon ``(beta, lo, hi)`` of the linear run-rate term (empty when off).
+    """
+
+    def __init__(self, drift: float, models: dict, momentum: dict | None = None):
         self.drift = drift
         self.models = models
+        self.momentum = momentum or {}
+
+
+#: Feature columns of the run-rate momentum term: the last quarter against the same quarter a year
+#: earlier, net of the annual change (both known in December of the origin year; features/monthly.toml
+#: and features/target_history.toml).
+MOMENTUM_COLUMNS = ("month_q4_yoy", "target_change_1y")
+MOMENTUM_CLIP = (0.05, 0.95)  # training-row quantiles: a collapse or a tiny base must not dominate
+
+
+def momentum_signal(rows: pd.DataFrame) -> np.ndarray:
+    """``month_q4_yoy - target_change_1y`` per row (NaN where either is unknown)."""
+    q4, annual = MOMENTUM_COLUMNS
+    if q4 not in rows or annual not in rows:
+        return np.full(len(rows), np.nan)
+    return rows[q4].to_numpy(float) - rows[annual].to_numpy(float)
+
+
+def momentum_to_json(momentum: dict) -> dict:
+    return {str(int(h)): [float(v) for v in triple] for h, triple in momentum.items()}
+
+
+def momentum_from_json(data: dict) -> dict:
+    return {int(h): tuple(float(v) for v in triple) for h, triple in data.items()}
+
+
+def momentum_term(rows: pd.DataFrame, momentum: dict) -> np.ndarray:
+    """``beta_h * clip(x)`` per row; 0 where the signal is unknown or the term is off."""
+    out = np.zeros(len(rows))
+    if not momentum or not len(rows):
+        return out
+    x = momentum_signal(rows)
+    horizon = rows["horizon"].to_numpy()
+    for h, (beta, lo, hi) in momentum.items():
+        mask = (horizon == int(h)) & np.isfinite(x)
+        out[mask] = beta * np.clip(x[mask], lo, hi)
+    return out
 
 
 # ------------------------------------------------------------------------------------ estimator
@@ -272,6 +312,11 @@ class HallyuForecaster(BaseEstimator):
         The COVID break (2020-2022).
     covid_method : {"anchor_recovery", "back_to_2019", "none"}
         Forecasts from COVID origins (see the module docstring).
+    momentum : {None, "q4_run_rate"}
+        Add a linear run-rate term to persistence + drift (``change_over_drift`` only):
+        ``beta_h * clip(month_q4_yoy - target_change_1y)``, ``beta_h`` the pooled least-squares slope
+        of the training rows' departure from persistence + drift, the signal clipped at the training
+        rows' 5%-95% quantiles (issue 12). Needs the features of ``features/monthly.toml``.
     random_state : int
         Seed of every LightGBM model.
     n_jobs : int
@@ -293,6 +338,8 @@ class HallyuForecaster(BaseEstimator):
         Interval half-width per horizon and level.
     shrinkage_ : float
         Weight of the learned departure from drift actually used (see ``shrinkage``).
+    momentum_ : dict[int, tuple[float, float, float]]
+        Per horizon ``(beta, lo, hi)`` of the run-rate term (empty when ``momentum`` is None).
     calibration_ : DataFrame
         Calibration forecasts (horizon, y, base = persistence + drift, raw model output).
     covid_rho_ : float
@@ -318,7 +365,7 @@ class HallyuForecaster(BaseEstimator):
                  shrinkage="auto", drift="median", features=None,
                  interval_levels=(0.8, 0.95), calibration_origins=3, min_calibration=20, new_market=True,
                  new_market_params=None, exclude_covid_targets=True, covid_years=COVID_YEARS,
-                 covid_method="anchor_recovery", random_state=0, n_jobs=1):
+                 covid_method="anchor_recovery", momentum=None, random_state=0, n_jobs=1):
         self.target_mode = target_mode
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -344,6 +391,7 @@ class HallyuForecaster(BaseEstimator):
         self.exclude_covid_targets = exclude_covid_targets
         self.covid_years = covid_years
         self.covid_method = covid_method
+        self.momentum = momentum
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -352,6 +400,11 @@ class HallyuForecaster(BaseEstimator):
         if self.target_mode not in TARGET_MODES:
             raise ConfigError(f"`target_mode` must be 'level', 'change' or 'change_over_drift'. "
                               f"Got {self.target_mode!r}.")
+        if self.momentum not in (None, "q4_run_rate"):
+            raise ConfigError(f"`momentum` must be None or 'q4_run_rate'. Got {self.momentum!r}.")
+        if self.momentum is not None and self.target_mode != "change_over_drift":
+            raise ConfigError("`momentum` needs target_mode='change_over_drift' (it moves persistence + drift). "
+                              f"Got target_mode={self.target_mode!r}.")
         if self.covid_method not in COVID_METHODS:
             raise ConfigError(f"`covid_method` must be 'anchor_recovery', 'back_to_2019' or 'none'. "
                               f"Got {self.covid_method!r}.")
@@ -392,22 +445,41 @@ class HallyuForecaster(BaseEstimator):
         return params
 
     # ------------------------------------------------------------------ core fitting
-    def _encode(self, rows: pd.DataFrame, drift: float) -> np.ndarray:
+    def _encode(self, rows: pd.DataFrame, drift: float, momentum: dict | None = None) -> np.ndarray:
         y = rows["y"].to_numpy(float)
         if self.target_mode == "level":
             return y
         change = y - rows["y_origin"].to_numpy(float)
         if self.target_mode == "change":
             return change
-        return change - rows["horizon"].to_numpy(float) * drift
+        return change - rows["horizon"].to_numpy(float) * drift - momentum_term(rows, momentum or {})
 
-    def _decode(self, raw: np.ndarray, rows: pd.DataFrame, drift: float, shrinkage: float = 1.0) -> np.ndarray:
+    def _decode(self, raw: np.ndarray, rows: pd.DataFrame, drift: float, shrinkage: float = 1.0,
+                momentum: dict | None = None) -> np.ndarray:
         if self.target_mode == "level":
             return raw
         base = rows["y_origin"].to_numpy(float)
         if self.target_mode == "change":
             return base + raw
-        return base + rows["horizon"].to_numpy(float) * drift + shrinkage * raw
+        return (base + rows["horizon"].to_numpy(float) * drift + momentum_term(rows, momentum or {})
+                + shrinkage * raw)
+
+    def _fit_momentum(self, rows: pd.DataFrame, drift: float) -> dict:
+        """Per horizon ``(beta, lo, hi)``: pooled slope of the departure from persistence + drift on the
+        run-rate signal, over training rows only; ``{}`` when off or when the signal is absent."""
+        if self.momentum is None:
+            return {}
+        out = {}
+        x_all = momentum_signal(rows)
+        dev_all = self._encode(rows, drift)
+        horizon = rows["horizon"].to_numpy()
+        for h in sorted(set(int(v) for v in horizon)):
+            mask = (horizon == h) & np.isfinite(x_all) & np.isfinite(dev_all)
+            x, dev = x_all[mask], dev_all[mask]
+            if len(x) < 10 or float(x @ x) == 0:
+                continue
+            out[h] = (float(x @ dev / (x @ x)), *(float(q) for q in np.quantile(x, MOMENTUM_CLIP)))
+        return out
 
     def _fit_core(self, rows: pd.DataFrame, features: list[str]) -> _Core:
         from lightgbm import LGBMRegressor
@@ -415,14 +487,15 @@ class HallyuForecaster(BaseEstimator):
         if self.target_mode != "level":
             rows = rows[rows["y_origin"].notna()]
         drift = pooled_drift(rows, self.drift)
+        momentum = self._fit_momentum(rows, drift)
         models = {}
         for h, part in rows.groupby("horizon", sort=True):
             if not len(part):
                 continue
             model = LGBMRegressor(**self._lgbm_params())
-            model.fit(part[features].to_numpy(float), self._encode(part, drift))
+            model.fit(part[features].to_numpy(float), self._encode(part, drift, momentum))
             models[int(h)] = model
-        return _Core(drift, models)
+        return _Core(drift, models, momentum)
 
     def _predict_core(self, core: _Core, rows: pd.DataFrame, features: list[str], shrinkage: float = 1.0,
                       raw_out: np.ndarray | None = None) -> np.ndarray:
@@ -433,7 +506,7 @@ class HallyuForecaster(BaseEstimator):
             if mask.any():
                 part = rows[mask]
                 raw = model.predict(part[features].to_numpy(float))
-                out[mask] = self._decode(raw, part, core.drift, shrinkage)
+                out[mask] = self._decode(raw, part, core.drift, shrinkage, core.momentum)
                 if raw_out is not None:
                     raw_out[mask] = raw
         return out
@@ -557,11 +630,11 @@ class HallyuForecaster(BaseEstimator):
         self.nm_features_ = [f for f in fm.features if roles.get(f, "history") != "history"]
         self.horizons_ = tuple(sorted(int(h) for h in usable["horizon"].unique()))
         core = self._fit_core(rows, features)
-        self.models_, self.drift_ = core.models, core.drift
+        self.models_, self.drift_, self.momentum_ = core.models, core.drift, core.momentum
         self.calibration_ = self._calibrate(rows, features)
         self.shrinkage_ = self._choose_shrinkage(self.calibration_)
         self.scores_ = self._scores(self.calibration_, self.shrinkage_)
-        naive = {h: self._encode(usable[usable["horizon"] == h], self.drift_) for h in self.horizons_}
+        naive = {h: self._encode(usable[usable["horizon"] == h], self.drift_, self.momentum_) for h in self.horizons_}
         if self.target_mode == "level":
             naive = {h: usable.loc[usable["horizon"] == h, "y"].to_numpy() - usable["y"].mean()
                      for h in self.horizons_}
@@ -612,7 +685,7 @@ class HallyuForecaster(BaseEstimator):
         bounds = {c: np.full(len(frame), np.nan) for c in cols}
         horizon = frame["horizon"].to_numpy()
         if history.any():
-            core = _Core(self.drift_, self.models_)
+            core = _Core(self.drift_, self.models_, getattr(self, "momentum_", {}))
             pred[history] = self._predict_core(core, frame[history], self.features_, self.shrinkage_)
             model[history] = "history"
             for level in levels:
@@ -667,6 +740,7 @@ class HallyuForecaster(BaseEstimator):
             "scores_": _arrays_to_json(self.scores_), "half_widths_": _widths_to_json(self.half_widths_),
             "calibration_": _frame_to_json(self.calibration_), "levels_": _frame_to_json(self.levels_),
             "target_": target, "history_horizons": sorted(int(h) for h in self.models_),
+            "momentum_": momentum_to_json(getattr(self, "momentum_", {})),
         }
         boosters = {f"history/{int(h)}": _booster_text(m) for h, m in self.models_.items()}
         nm = None
@@ -703,6 +777,7 @@ class HallyuForecaster(BaseEstimator):
             model.half_widths_ = _widths_from_json(st["half_widths_"])
             model.calibration_ = _frame_from_json(st["calibration_"])
             model.levels_ = _frame_from_json(st["levels_"])
+            model.momentum_ = momentum_from_json(st.get("momentum_", {}))
             target = st.get("target_")
             if target is not None:
                 from hallyu_forecast.features import TargetSpec

@@ -259,3 +259,58 @@ def test_ridge_imputer_fitted_on_training_rows(synthetic_fm):
 def test_make_baseline_unknown():
     with pytest.raises(ConfigError, match=re.escape("Unknown baseline `naive`;")):
         make_baseline("naive")
+
+
+# ------------------------------------------------------------------------------- momentum term
+def _synthetic_momentum_fm(beta=0.4, seed=3):
+    """Synthetic rows whose h-year change is drift + beta * (month_q4_yoy - target_change_1y) + noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(30):
+        for origin in range(2005, 2019):
+            signal = rng.normal(0, 0.2)
+            change_1y = rng.normal(0.05, 0.1)
+            y0 = rng.normal(3, 1)
+            for h in (1, 2, 3):
+                rows.append({"iso3": f"S{i:02d}", "origin": origin, "horizon": h, "target_year": origin + h,
+                             "y_origin": y0, "y": y0 + 0.05 * h + beta * signal + rng.normal(0, 0.02),
+                             "target_change_1y": change_1y, "month_q4_yoy": change_1y + signal,
+                             "x_static": rng.normal()})
+    frame = pd.DataFrame(rows)
+    feats = {"target_change_1y": "history", "month_q4_yoy": "history", "x_static": "local_conditions"}
+    return FeatureMatrix(frame=frame, features=list(feats), groups={f: "synthetic" for f in feats}, roles=feats,
+                         target=TargetSpec(name="synthetic_target", description="synthetic"), specs=Specs((), {}, ""))
+
+
+def test_momentum_recovers_a_known_run_rate_slope_and_survives_serialisation():
+    fm = _synthetic_momentum_fm(beta=0.4)
+    train = replace(fm, frame=fm.frame[fm.frame["target_year"] <= 2015].reset_index(drop=True))
+    model = HallyuForecaster(momentum="q4_run_rate", shrinkage=0.0, exclude_covid_targets=False,
+                             new_market=False).fit(train)
+    for h in (1, 2, 3):
+        beta, lo, hi = model.momentum_[h]
+        assert beta == pytest.approx(0.4, abs=0.03) and lo < 0 < hi
+    test = replace(fm, frame=fm.frame[fm.frame["origin"] == 2015].reset_index(drop=True))
+    with_m = model.predict(test)["prediction"]
+    without = HallyuForecaster(shrinkage=0.0, exclude_covid_targets=False, new_market=False).fit(train).predict(test)
+    err = lambda p: float(np.sqrt(((test.frame["y"] - p) ** 2).mean()))  # noqa: E731
+    assert err(with_m) < 0.5 * err(without["prediction"])
+    again = HallyuForecaster.from_dict(model.to_dict())
+    assert again.momentum_ == model.momentum_
+    np.testing.assert_allclose(again.predict(test)["prediction"], with_m, rtol=0, atol=1e-12)
+
+
+def test_momentum_off_or_without_its_columns_changes_nothing(synthetic_fm):
+    # the default synthetic matrix has no month_q4_yoy: the term is empty and predictions are unchanged
+    base = HallyuForecaster().fit(until(synthetic_fm, 2016))
+    mom = HallyuForecaster(momentum="q4_run_rate").fit(until(synthetic_fm, 2016))
+    assert mom.momentum_ == {} and base.momentum_ == {}
+    np.testing.assert_allclose(mom.predict(at(synthetic_fm, 2016))["prediction"],
+                               base.predict(at(synthetic_fm, 2016))["prediction"])
+
+
+def test_momentum_bad_values(synthetic_fm):
+    with pytest.raises(ConfigError, match=r"^`momentum` must be None or 'q4_run_rate'. Got 'q3'."):
+        HallyuForecaster(momentum="q3").fit(synthetic_fm)
+    with pytest.raises(ConfigError, match=r"^`momentum` needs target_mode='change_over_drift'"):
+        HallyuForecaster(momentum="q4_run_rate", target_mode="level").fit(synthetic_fm)

@@ -112,13 +112,15 @@ def test_months_after_a_year_month_origin_never_change_the_nowcast(year, month, 
     pd.testing.assert_frame_equal(nowcast(MONTHLY, year, month), nowcast(changed, year, month))
 
 
-def test_monthly_features_are_in_the_monthly_experiment_not_the_default():
+def test_default_uses_the_momentum_term_and_monthly_is_the_inputs_only_comparison():
     from hallyu_forecast.config import load_config
 
-    default = {f.name for f in load_config("default").specs().features}
-    monthly = {f.name for f in load_config("monthly").specs().features}
-    assert not default & set(MONTH_FEATURES)
-    assert set(MONTH_FEATURES) <= monthly
+    default, monthly = load_config("default"), load_config("monthly")
+    # the momentum term reads month_q4_yoy and target_change_1y, so the default keeps the monthly specs
+    assert set(MONTH_FEATURES) <= {f.name for f in default.specs().features}
+    assert set(MONTH_FEATURES) <= {f.name for f in monthly.specs().features}
+    assert default.make_forecaster().momentum == "q4_run_rate"
+    assert monthly.make_forecaster().momentum is None
     assert all(f.role == "history" for f in MONTH_SPECS.features)
 
 
