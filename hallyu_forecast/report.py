@@ -68,7 +68,9 @@ NEW_MARKET_LABEL = "answered without travel history (covariates-only model)"
 CAVEAT = ("These are associations across countries, not causal effects: they say which conditions go with "
           "high Hallyu levels, not what a policy change would cause.")
 FORECAST_CAVEAT = ("Year-to-year forecasts are essentially persistence plus drift: the last observed level moved "
-                   "by the pooled median change. Nothing in the covariates predicts year-to-year changes, so the "
+                   "by the pooled median change and by a small run-rate term (the last quarter against the same "
+                   "quarter a year earlier), which makes them slightly more accurate than persistence + median "
+                   "drift (the backtest under Methods). Nothing in the annual covariates predicts year-to-year changes, so the "
                    "forecasts cannot separate drivers of change; the learned adjustments below are shown with "
                    "their real, small size.")
 
@@ -538,7 +540,7 @@ def forecast_size(ex, iso3: str, history: pd.DataFrame | None = None, _maps: tup
     text = (f"{row['name']} ({iso3}), forecast for {target_year} from data up to {origin} "
             f"[{str(row['model']).replace('_', '-')} model]: "
             + (f"the forecast moves {log_points(pred - start)} from the last observed level; "
-               f"persistence + pooled drift {log_points(rest)}" if row["model"] == "history"
+               f"persistence + pooled drift (+ run-rate momentum) {log_points(rest)}" if row["model"] == "history"
                else f"the forecast is {log_points(pred - start)} from the new-market model's average")
             + (f"; COVID recovery rule {log_points(covid)}" if covid else "")
             + (f"; learned adjustments: {role_text}" if role_text else "") + ". "
