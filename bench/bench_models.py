@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 
-import numpy as np
 import pandas as pd
+from _timing import final_fit_timings  # bench/_timing.py (the script's folder is on sys.path)
 
 
 def main(argv=None) -> int:
@@ -45,8 +44,8 @@ def main(argv=None) -> int:
     if not args.no_extras:
         models["persistence_median_drift"] = PersistenceDrift(estimator="median")
         models["lgbm_full_weight"] = cfg.make_forecaster(shrinkage=1.0)
-        models["lgbm_change"] = cfg.make_forecaster(target_mode="change", objective="l2", shrinkage=1.0)
-        models["lgbm_level"] = cfg.make_forecaster(target_mode="level", objective="l2", num_leaves=15, max_depth=-1,
+        models["lgbm_change"] = cfg.make_forecaster(target_mode="change", objective="l2", shrinkage=1.0, momentum=None)
+        models["lgbm_level"] = cfg.make_forecaster(target_mode="level", objective="l2", momentum=None, num_leaves=15, max_depth=-1,
                                                    min_child_samples=10, n_estimators=300, learning_rate=0.05,
                                                    colsample_bytree=0.8, reg_lambda=0.0)
 
@@ -61,25 +60,14 @@ def main(argv=None) -> int:
     backtest(cfg, panel=panel)
     train_backtest_s = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    fm = cfg.build_features(panel)
-    features_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    final = cfg.make_forecaster().fit(fm)
-    fit_s = time.perf_counter() - t0
-    last = int(fm.frame.loc[fm.frame["y_origin"].notna(), "origin"].max())
-    one = replace(fm, frame=fm.frame[fm.frame["origin"] == last])
-    lat = []
-    for _ in range(20):
-        t0 = time.perf_counter()
-        final.predict(one)
-        lat.append(time.perf_counter() - t0)
+    tm = final_fit_timings(cfg, panel, repeats=20)
+    final, one, features_s, fit_s = tm["final"], tm["one"], tm["features_s"], tm["final_fit_s"]
     print("\nFinal model (all rows):", f"shrinkage_={final.shrinkage_:.3f}", f"drift_={final.drift_:.4f}",
           f"covid_rho_={final.covid_rho_:.3f}", f"n_train_={final.n_train_}")
     timings = pd.DataFrame([
         ("feature build (all origins)", features_s),
         ("final fit on all rows (history + calibration + new-market)", fit_s),
-        (f"predict one origin ({len(one.frame)} rows), median of 20", float(np.median(lat))),
+        (f"predict one origin ({len(one.frame)} rows), median of 20", tm["predict_one_origin_s"]),
         (f"backtest incl. {len(models)} models, LCO and COVID", backtest_s),
         ("backtest as `train` runs it (config models only)", train_backtest_s),
         ("train estimate = backtest + features + final fit", train_backtest_s + features_s + fit_s),

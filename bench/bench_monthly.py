@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from _timing import final_fit_timings  # bench/_timing.py (the script's folder is on sys.path)
 
 
 def _rmse(e) -> float:
@@ -52,21 +52,10 @@ def annual(reps: int | None):
             rows.append({"experiment": name, "h": h, "rmse": m.loc[h, "forecaster"],
                          "rmse_pers_median_drift": m.loc[h, "persistence_median_drift"],
                          "ratio": row.ratio, "lo": row.lo, "hi": row.hi})
-        t0 = time.perf_counter()
-        fm = cfg.build_features(panel)
-        features_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        final = cfg.make_forecaster().fit(fm)
-        fit_s = time.perf_counter() - t0
-        last = int(fm.frame.loc[fm.frame["y_origin"].notna(), "origin"].max())
-        one = replace(fm, frame=fm.frame[fm.frame["origin"] == last])
-        lat = []
-        for _ in range(10):
-            t0 = time.perf_counter()
-            final.predict(one)
-            lat.append(time.perf_counter() - t0)
+        tm = final_fit_timings(cfg, panel, repeats=10)
+        final, features_s, fit_s = tm["final"], tm["features_s"], tm["final_fit_s"]
         timings.append({"experiment": name, "features_s": features_s, "final_fit_s": fit_s,
-                        "predict_one_origin_s": float(np.median(lat)),
+                        "predict_one_origin_s": tm["predict_one_origin_s"],
                         "backtest_s": result.timings.get("backtest_s", np.nan),
                         "shrinkage_": final.shrinkage_, "n_features": len(final.features_)})
     table = pd.DataFrame(rows)
