@@ -49,7 +49,8 @@ def main() -> None:
 
     import hallyu_forecast as hf
     from hallyu_forecast.features import build_features, load_feature_specs
-    from hallyu_forecast.panel import _embedded, build_panel
+    from hallyu_forecast.panel import _embedded
+    from hallyu_forecast.panel_build import build_panel
     from hallyu_forecast.sources import resolve_data_dir
 
     root = resolve_data_dir()

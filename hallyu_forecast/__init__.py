@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.1.0"
+from hallyu_forecast._version import __version__
 
 _LAZY = {
     "load_panel": "hallyu_forecast.panel",
     "load_dictionary": "hallyu_forecast.panel",
     "load_countries": "hallyu_forecast.panel",
     "panel_metadata": "hallyu_forecast.panel",
-    "build_panel": "hallyu_forecast.panel",
+    "build_panel": "hallyu_forecast.panel_build",
     "build_features": "hallyu_forecast.features",
     "load_feature_specs": "hallyu_forecast.features",
     "HallyuForecaster": "hallyu_forecast.forecaster",
@@ -36,12 +36,12 @@ _LAZY = {
     "to_iso3": "hallyu_forecast.countries",
     "hallyu_index": "hallyu_forecast.index",
     "load_monthly": "hallyu_forecast.monthly",
-    "effects": "hallyu_forecast.causal.effects",
+    "effects": "hallyu_forecast.causal.api",
     "simulate": "hallyu_forecast.causal.scenarios",
     "rank_levers": "hallyu_forecast.causal.scenarios",
     "drivers": "hallyu_forecast.drivers",
-    "DriversModel": "hallyu_forecast.drivers",
-    "DriversResult": "hallyu_forecast.drivers",
+    "DriversModel": "hallyu_forecast.drivers_model",
+    "DriversResult": "hallyu_forecast.drivers_model",
     "render_report": "hallyu_forecast.report",
 }
 

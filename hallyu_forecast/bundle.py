@@ -31,7 +31,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from hallyu_forecast.bundle_parts import load_bundle_drivers, save_bundle_drivers
+from hallyu_forecast.causal.effects import EffectsResult
 from hallyu_forecast.errors import ConfigError, ModelError
+from hallyu_forecast.features import Specs, build_features, load_feature_specs
+from hallyu_forecast.forecaster import HallyuForecaster
+from hallyu_forecast.panel import load_panel
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "data" / "model"
 _VERSIONED = ("hallyu_forecast", "lightgbm", "scikit-learn", "pandas", "numpy")
@@ -51,13 +56,10 @@ class ModelBundle:
     effects: object | None = None  # hallyu_forecast.causal.effects.EffectsResult on the training panel
 
     def load_panel(self) -> pd.DataFrame:
-        from hallyu_forecast.panel import load_panel
-
         return self.panel if self.panel is not None else load_panel()
 
     def features(self, panel: pd.DataFrame, origins, horizons=None, countries=None):
         """Design matrix for this model (its specs and target) from ``panel``."""
-        from hallyu_forecast.features import build_features
 
         horizons = horizons or list(self.forecaster.horizons_)
         return build_features(panel, specs=self.specs, target=self.target, origins=origins,
@@ -145,7 +147,6 @@ def save_bundle(bundle: ModelBundle, path: str | Path, include_panel: bool = Fal
     if include_panel and bundle.panel is not None:
         bundle.panel.to_parquet(path / "panel.parquet", index=False, compression="zstd")
     # extra bundle content, written before the checksums are taken: the drivers part (issue 8)
-    from hallyu_forecast.drivers import save_bundle_drivers
 
     save_bundle_drivers(bundle, path)
     if bundle.effects is not None:  # the causal estimates (issue 11), computed once at training time
@@ -206,8 +207,6 @@ def load_bundle(path: str | Path | None = None) -> ModelBundle:
     Only JSON, LightGBM text and parquet files are read, after their checksums are verified;
     nothing is unpickled or executed.
     """
-    from hallyu_forecast.features import Specs, load_feature_specs
-    from hallyu_forecast.forecaster import HallyuForecaster
 
     path = Path(path) if path is not None else DEFAULT_MODEL_DIR
     meta = verify_bundle(path)
@@ -227,11 +226,8 @@ def load_bundle(path: str | Path | None = None) -> ModelBundle:
     wanted = set(meta["features"])
     specs = Specs(tuple(f for f in specs.features if f.name in wanted), specs.targets, specs.folder)
     # extra bundle content: the drivers part and explain()'s stored refits (issue 8), or None
-    from hallyu_forecast.drivers import load_bundle_drivers
 
     bundle = ModelBundle(forecaster=forecaster, specs=specs, target=meta["target"], meta=meta, panel=panel)
     if (path / "effects.json").is_file():
-        from hallyu_forecast.causal.effects import EffectsResult
-
         bundle.effects = EffectsResult.load(path)
     return load_bundle_drivers(bundle, path)

@@ -17,11 +17,20 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
+
+from hallyu_forecast import commands, index
+from hallyu_forecast.causal import commands as causal_commands
 from hallyu_forecast.errors import HallyuError
+from hallyu_forecast.fetch import pull, verify
+from hallyu_forecast.logs import set_progress, set_verbose
+from hallyu_forecast.monthly import build_monthly, write_monthly
+from hallyu_forecast.panel import _embedded, describe, load_dictionary, load_panel, panel_metadata, write_panel
+from hallyu_forecast.panel_build import build_panel
+from hallyu_forecast.preflight import check_cli_args
 
 
 def _print_table(frame, max_rows: int = 500) -> None:
-    import pandas as pd
 
     with pd.option_context("display.max_rows", max_rows, "display.max_columns", 50, "display.width", 200):
         print(frame.to_string(index=False))
@@ -29,8 +38,6 @@ def _print_table(frame, max_rows: int = 500) -> None:
 
 # ---------------------------------------------------------------------------------- data
 def _data_pull(args) -> int:
-    from hallyu_forecast.fetch import pull
-
     results = pull(args.source or None, dest=args.dest, base_url=args.base_url, progress=print)
     unavailable = [r for r in results if r.status == "unavailable"]
     print(f"{len(results) - len(unavailable)} file(s) present, {len(unavailable)} without a download URL.")
@@ -38,18 +45,14 @@ def _data_pull(args) -> int:
 
 
 def _data_build(args) -> int:
-    from hallyu_forecast.panel import build_panel, write_panel
-
     start = time.perf_counter()
     data = build_panel(args.data_dir, progress=print, allow_changed_files=args.allow_changed_files)
     dest = write_panel(data, args.out, progress=print)
-    from hallyu_forecast.monthly import build_monthly, write_monthly
 
     # the monthly arrivals panel (hf.load_monthly()) ships next to the annual one, from the same loader
     write_monthly(build_monthly(args.data_dir), dest)
     print(f"Wrote {dest}/panel.parquet ({(dest / 'panel.parquet').stat().st_size / 1024:.0f} KiB) "
           f"in {time.perf_counter() - start:.1f}s total.")
-    from hallyu_forecast.panel import _embedded
 
     if Path(str(_embedded("panel.parquet"))).resolve() != (dest / "panel.parquet").resolve():
         print(f"Use it with HALLYU_PANEL_DIR={dest} (or hf.load_panel('{dest}')); the embedded panel is unchanged.")
@@ -57,10 +60,7 @@ def _data_build(args) -> int:
 
 
 def _data_describe(args) -> int:
-    from hallyu_forecast.panel import describe, load_dictionary, load_panel, panel_metadata
-
     if args.panel:
-        import pandas as pd
 
         frame = load_panel(args.panel)
         dictionary = pd.read_csv(Path(args.panel).with_name("dictionary.csv"), keep_default_na=False)
@@ -86,8 +86,6 @@ def _data_describe(args) -> int:
 
 
 def _data_verify(args) -> int:
-    from hallyu_forecast.fetch import verify
-
     found = verify(args.data_dir)
     print(f"All {sum(len(v) for v in found.values())} raw files match their registered checksums.")
     return 0
@@ -123,7 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     _register_model_commands(sub)
     _register_index_command(sub)
-    from hallyu_forecast.causal import commands as causal_commands  # effects, whatif
 
     causal_commands.register(sub)
     return parser
@@ -131,7 +128,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_model_commands(sub) -> None:
     """Model commands live in hallyu_forecast.commands (imports there stay inside functions)."""
-    from hallyu_forecast import commands
 
     commands.register(sub)
 
@@ -166,11 +162,34 @@ def _add_global_flags(parser: argparse.ArgumentParser) -> None:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 600 else text[:597] + "..."
-def _register_index_command(sub) -> None:
-    """`index`: the Hallyu intensity index (issue 10; hallyu_forecast.index)."""
-    from hallyu_forecast import index
 
-    index.register_cli(sub)
+
+def _index(args) -> int:
+    panel = load_panel(args.panel) if args.panel else load_panel()
+    if args.validate:
+        out = {"loadings": index.loadings(panel), "validation": index.validation(panel)}
+    else:
+        cols = ["iso3", "year", "hallyu_index", "hallyu_index_lo", "hallyu_index_hi", "hallyu_index_n", "indicators"]
+        out = {"index": index.index_table(panel, args.year, args.country)[cols]}
+    if args.json:
+        print(json.dumps({k: v.to_dict("records") for k, v in out.items()}, indent=1, default=str))
+        return 0
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.precision", 3):
+        for name, frame in out.items():
+            print(f"{name}:\n{frame.to_string(index=False)}\n")
+    return 0
+
+
+def _register_index_command(sub) -> None:
+    """`index`: the Hallyu intensity index (hallyu_forecast.index)."""
+    p = sub.add_parser("index", help="the Hallyu intensity index per country-year (0-100, 80%% band)")
+    p.add_argument("--year", type=int, help="one year (default: every year)")
+    p.add_argument("--country", action="append", help="ISO3 code or English name (repeatable)")
+    p.add_argument("--validate", action="store_true",
+                   help="loadings and Spearman correlations with KF/KOFICE figures and left-out indicators")
+    p.add_argument("--panel", help="a panel.parquet written by `data build --out` (default: embedded)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_index)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,11 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     ``--debug`` also prints the traceback."""
     import traceback
 
-    from hallyu_forecast.logs import set_verbose
-
     flags, argv = _split_global_flags(list(sys.argv[1:] if argv is None else argv))
     set_verbose(flags["verbose"])  # before any third-party import, so their loggers start quiet
-    from hallyu_forecast.logs import set_progress
 
     # step lines go to stderr so that `predict --json` and friends keep a clean stdout
     set_progress(lambda text: print(text, file=sys.stderr, flush=True))
@@ -190,8 +206,6 @@ def main(argv: list[str] | None = None) -> int:
     _add_global_flags(parser)
     args = parser.parse_args(argv)
     try:
-        from hallyu_forecast.preflight import check_cli_args
-
         check_cli_args(args)  # paths, URIs, input files: fail before minutes of work
         return int(args.func(args) or 0)
     except HallyuError as exc:

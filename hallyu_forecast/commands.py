@@ -6,22 +6,28 @@ import json
 import time
 from pathlib import Path
 
+from hallyu_forecast import tracking
+from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, save_bundle
+from hallyu_forecast.config import load_config
+from hallyu_forecast.drivers import drivers
+from hallyu_forecast.errors import ConfigError
+from hallyu_forecast.evaluation import backtest
+from hallyu_forecast.explanation import explain
+from hallyu_forecast.inference import predict
+from hallyu_forecast.report import build_report, forecast_size
+from hallyu_forecast.tracking import registered_version, ui_command
+from hallyu_forecast.training import backtest_metrics, train
+from hallyu_forecast.tuning import read_params, tune
+
 
 def _config(args):
-    from hallyu_forecast.config import load_config
-
     return load_config(args.experiment)
 
 
 def _train(args) -> int:
-    from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, save_bundle
-    from hallyu_forecast.training import train
-    from hallyu_forecast.tuning import read_params
-
     start = time.perf_counter()
     cfg = _config(args)
     params = read_params(args.params) if args.params else None
-    from hallyu_forecast.errors import ConfigError
 
     if args.alias and not args.register:
         raise ConfigError("`--alias` needs `--register NAME` (an alias points at a registered model version).")
@@ -40,14 +46,10 @@ def _train(args) -> int:
     if uri:
         import mlflow
 
-        from hallyu_forecast.tracking import ui_command
-
         tracking_uri = mlflow.get_tracking_uri()
         print(f"\nMLflow run id: {uri.split('/')[1]}")
         print(f"MLflow model URI: {uri}")
         if args.register:
-            from hallyu_forecast.tracking import registered_version
-
             version = registered_version(args.register, uri)
             print(f"Registered model URI: models:/{args.register}/{version}"
                   + (f" (alias: models:/{args.register}@{args.alias})" if args.alias else ""))
@@ -58,17 +60,12 @@ def _train(args) -> int:
 
 
 def _backtest(args) -> int:
-    from hallyu_forecast.evaluation import backtest
-    from hallyu_forecast.training import backtest_metrics
-
     cfg = _config(args)
     start = time.perf_counter()
     if args.no_track:
         result = backtest(cfg, progress=print)
     else:
         import mlflow
-
-        from hallyu_forecast import tracking
 
         with tracking.run("backtest", cfg):
             result = backtest(cfg, progress=print)
@@ -88,8 +85,6 @@ def _backtest(args) -> int:
 
 
 def _tune(args) -> int:
-    from hallyu_forecast.tuning import tune
-
     cfg = _config(args)
     start = time.perf_counter()
     study, path = tune(cfg, n_trials=args.n_trials, storage=args.storage, study_name=args.study_name,
@@ -108,8 +103,6 @@ def _origin_arg(text: str):
 
 def _predict(args) -> int:
     import pandas as pd
-
-    from hallyu_forecast.inference import predict
 
     horizons = args.horizon or [1]
     out = predict(countries=args.country, horizon=horizons, origin=args.origin, model=args.model)
@@ -136,9 +129,6 @@ def _predict(args) -> int:
 
 
 def _explain(args) -> int:
-    from hallyu_forecast.explanation import explain
-    from hallyu_forecast.report import forecast_size
-
     expl = explain(model=args.model, countries=args.country, years=[args.origin] if args.origin else None,
                    horizon=args.horizon)
     for iso3 in expl.countries():
@@ -149,8 +139,6 @@ def _explain(args) -> int:
 
 
 def _report(args) -> int:
-    from hallyu_forecast.report import build_report
-
     start = time.perf_counter()
     # MLflow only when asked (--track): the report must not create ./mlruns silently; --no-track is kept
     path = build_report(out=args.out, model=args.model, track=bool(getattr(args, "track", False)), progress=print,
@@ -168,8 +156,6 @@ def argparse_suppress():
 
 
 def _drivers(args) -> int:
-    from hallyu_forecast.drivers import drivers
-
     start = time.perf_counter()
     result = drivers(target=args.target or None, folds=args.folds, n_refits=args.n_refits, model=args.model,
                      horizon=args.horizon)

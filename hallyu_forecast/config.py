@@ -40,6 +40,9 @@ from typing import Any
 
 from hallyu_forecast.conventions import COVID_YEARS, HORIZONS, check_horizons  # noqa: F401 (re-exported)
 from hallyu_forecast.errors import ConfigError
+from hallyu_forecast.features import ROLES, Specs, build_features, load_feature_specs
+from hallyu_forecast.forecaster import HallyuForecaster
+from hallyu_forecast.panel import load_panel
 
 BASELINES = ("persistence", "persistence_drift", "persistence_median_drift", "country_mean", "ridge")
 DEFAULT_BASELINES = ("persistence", "persistence_drift", "persistence_median_drift", "country_mean", "ridge")
@@ -175,7 +178,6 @@ class ExperimentConfig:
     # ------------------------------------------------------------------ helpers
     def specs(self, panel_columns=None):
         """The feature specs of this experiment (selected roles/groups, minus excluded features)."""
-        from hallyu_forecast.features import Specs, load_feature_specs
 
         specs = load_feature_specs(self.features_path, panel_columns=panel_columns)
         if self.roles is not None or self.groups is not None:
@@ -205,7 +207,6 @@ class ExperimentConfig:
 
     def make_forecaster(self, **overrides):
         """A fresh, unfitted :class:`HallyuForecaster` with this experiment's parameters."""
-        from hallyu_forecast.forecaster import HallyuForecaster
 
         params = self.forecaster_params()
         params.update(overrides)
@@ -213,8 +214,6 @@ class ExperimentConfig:
 
     def build_features(self, panel=None, origins=None, countries=None, reference_countries=None, horizons=None):
         """:func:`build_features` with this experiment's specs, target and horizons."""
-        from hallyu_forecast.features import build_features
-        from hallyu_forecast.panel import load_panel
 
         if panel is None:
             panel = load_panel()
@@ -289,8 +288,6 @@ def load_config(path: str | Path | None = None) -> ExperimentConfig:
     ConfigError
         Naming the file and the offending key or value.
     """
-    from hallyu_forecast.features import ROLES
-    from hallyu_forecast.forecaster import HallyuForecaster
 
     path = _resolve(path)
     try:

@@ -29,6 +29,8 @@ from typing import Iterable
 import pandas as pd
 
 from hallyu_forecast.errors import DataError, UnknownCountryError
+from hallyu_forecast.sources import resolve_data_dir
+from hallyu_forecast.sources._io import read_csv, read_rda
 
 MARKERS = frozenset({"AGGREGATE", "DEFUNCT", "NONCOUNTRY"})
 KINDS = ("name", "iso3", "cown", "cowc", "p5c", "vdem", "iso3n", "iso2")
@@ -120,8 +122,6 @@ def _read_aliases() -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def _resolver(data_dir: Path) -> _Resolver:
-    from hallyu_forecast.sources._io import read_csv, read_rda
-
     codelist = read_rda(data_dir / "countrycode" / "codelist.rda", "codelist", columns=["iso3c", "country.name.en.regex"])
     iso_col = codelist["iso3c"].where(codelist["iso3c"].notna(), "")
     iso3 = set(codelist["iso3c"].dropna())
@@ -198,7 +198,6 @@ def to_iso3(
     """
     if kind not in KINDS:
         raise DataError(f"`kind` must be one of {KINDS}. Got {kind!r}.")
-    from hallyu_forecast.sources import resolve_data_dir
 
     resolver = _resolver(resolve_data_dir(data_dir))
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
@@ -216,6 +215,5 @@ def to_iso3(
 
 def known_iso3(data_dir: str | Path | None = None) -> frozenset[str]:
     """Every ISO3 code the resolver knows (countries and territories)."""
-    from hallyu_forecast.sources import resolve_data_dir
 
     return _resolver(resolve_data_dir(data_dir)).iso3

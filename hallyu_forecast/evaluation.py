@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from hallyu_forecast.baselines import PersistenceDrift, make_baseline
 from hallyu_forecast.config import COVID_YEARS, ExperimentConfig, load_config
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.forecaster import (
@@ -42,6 +43,7 @@ from hallyu_forecast.forecaster import (
     pooled_drift,
     training_rows,
 )
+from hallyu_forecast.panel import load_countries, load_panel
 
 PRIMARY = "forecaster"
 
@@ -149,8 +151,6 @@ def bootstrap_ratio(errors_a: pd.Series, errors_b: pd.Series, countries: pd.Seri
 
 # ------------------------------------------------------------------------------------ the loop
 def _default_models(cfg: ExperimentConfig) -> dict[str, Any]:
-    from hallyu_forecast.baselines import make_baseline
-
     models = {PRIMARY: cfg.make_forecaster()}
     for name in cfg.baselines:
         models[name] = make_baseline(name, exclude_covid_targets=cfg.exclude_covid_targets)
@@ -207,8 +207,6 @@ def backtest(config_or_path: ExperimentConfig | str | None = None, panel: pd.Dat
     cfg = config_or_path if isinstance(config_or_path, ExperimentConfig) else load_config(config_or_path)
     say = progress or (lambda _: None)
     if panel is None and fm is None:
-        from hallyu_forecast.panel import load_panel
-
         panel = load_panel()
     models = dict(models) if models is not None else _default_models(cfg)
     primary = primary or (PRIMARY if PRIMARY in models else next(iter(models)))
@@ -328,8 +326,6 @@ def _coverage(pred: pd.DataFrame, levels) -> pd.DataFrame:
 # ---------------------------------------------------------------------------- new markets (LCO)
 def _continents(panel_countries) -> pd.Series:
     try:
-        from hallyu_forecast.panel import load_countries
-
         table = load_countries().set_index("iso3")["continent"]
     except Exception:  # pragma: no cover - embedded table missing
         table = pd.Series(dtype=object)
@@ -424,7 +420,6 @@ def evaluate_covid(cfg: ExperimentConfig, fm, forecaster) -> tuple[pd.DataFrame,
     (naive: the 2019 level) and ``none`` (the history model carrying the COVID low forward);
     persistence and persistence + drift are shown too.
     """
-    from hallyu_forecast.baselines import PersistenceDrift
 
     frame = fm.frame
     parts = []

@@ -63,7 +63,28 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from hallyu_forecast.bundle import ModelBundle
+from hallyu_forecast.bundle_parts import REFITS_FILE, load_refits, save_refits  # noqa: F401 - re-exported
+from hallyu_forecast.domain import check_alone, frame_domain
 from hallyu_forecast.errors import ConfigError, ModelError
+from hallyu_forecast.features import (
+    Specs,
+    TargetSpec,
+    build_features,
+    inverse_target,
+    load_feature_specs,
+    target_series,
+)
+from hallyu_forecast.forecaster import (
+    momentum_from_json,
+    momentum_term,
+    momentum_to_json,
+    observed_levels,
+    training_rows,
+)
+from hallyu_forecast.inference import resolve_countries, resolve_model
+from hallyu_forecast.logs import Steps, step
+from hallyu_forecast.panel import load_countries, load_panel
 
 ROLES = ("government_support", "local_conditions", "regime", "history")
 NON_HISTORY = ROLES[:3]
@@ -342,7 +363,6 @@ class Explanation:
         """Plain-text country table (what ``hallyu-forecast explain --country`` prints)."""
         table = self.country_table(iso3, origin, as_text=False)
         a = table.attrs
-        from hallyu_forecast.features import TargetSpec, inverse_target
 
         spec = TargetSpec(name=self.target["name"], description="", transform=self.target.get("transform", "log"))
         nat = float(inverse_target([a["prediction"]], spec)[0])
@@ -467,12 +487,8 @@ def _interval(values: np.ndarray, point: float, level: float) -> tuple[float, fl
 # --------------------------------------------------------------------------- model access
 def _resolve(model, specs, panel):
     """(forecaster, specs, target name, description of the model, its panel, the bundle or None)."""
-    from hallyu_forecast.bundle import ModelBundle
-    from hallyu_forecast.features import Specs, load_feature_specs
 
     if model is None or isinstance(model, (str, Path, ModelBundle)):
-        from hallyu_forecast.inference import resolve_model
-
         bundle = resolve_model(model)
         # (a ModelBundle is unhashable: no dict lookup on it)
         what = "shipped default model" if model is None else \
@@ -542,8 +558,6 @@ def _anchor(model, frame: pd.DataFrame) -> np.ndarray:
         return np.zeros(len(frame))
     anchor = frame["y_origin"].to_numpy(float)
     if mode == "change_over_drift":
-        from hallyu_forecast.forecaster import momentum_term
-
         # persistence + drift + the run-rate momentum term (when the model has one): the "own history" part
         anchor = (anchor + frame["horizon"].to_numpy(float) * float(model.drift_)
                   + momentum_term(frame, getattr(model, "momentum_", {}) or {}))
@@ -640,7 +654,6 @@ def _make_refit(model, train_fm, horizon: int, b: int, uncertainty: str, random_
 
 
 # ------------------------------------------------------------- refits stored at training time
-REFITS_FILE = "explain_refits.json.xz"
 
 
 def _refit_settings(horizon: int, n_refits: int, uncertainty: str, random_state: int) -> dict:
@@ -662,7 +675,6 @@ def fit_refits(bundle, horizon: int = 1, n_refits: int = 20, uncertainty: str = 
     dict
         {"settings": ..., "refits": [...]} (JSON-able; saved as ``explain_refits.json.xz``).
     """
-    from hallyu_forecast.features import build_features
 
     model = bundle.forecaster
     panel = bundle.load_panel() if panel is None else panel
@@ -674,7 +686,6 @@ def fit_refits(bundle, horizon: int = 1, n_refits: int = 20, uncertainty: str = 
     for b in range(n_refits):
         refit = _make_refit(model, train_fm, horizon, b, uncertainty, random_state)
         nm = refit.nm_models_.get(horizon)
-        from hallyu_forecast.forecaster import momentum_to_json
 
         refits.append({"drift_": float(refit.drift_), "shrinkage_": float(_tree_scale(refit)),
                        "momentum_": momentum_to_json(getattr(refit, "momentum_", {}) or {}),
@@ -682,27 +693,6 @@ def fit_refits(bundle, horizon: int = 1, n_refits: int = 20, uncertainty: str = 
                        "model": refit.models_[horizon].booster_.model_to_string(),
                        "nm_model": nm.booster_.model_to_string() if nm is not None else None})
     return {"settings": _refit_settings(horizon, n_refits, uncertainty, random_state), "refits": refits}
-
-
-def save_refits(refits: dict, folder: str | Path) -> Path:
-    """Write :func:`fit_refits`' output to ``folder/explain_refits.json.xz`` (xz-compressed JSON)."""
-    import lzma
-
-    path = Path(folder) / REFITS_FILE
-    plain = {"settings": refits["settings"],
-             "refits": [{k: v for k, v in r.items() if not k.startswith("_")} for r in refits["refits"]]}
-    path.write_bytes(lzma.compress(json.dumps(plain).encode("utf-8")))
-    return path
-
-
-def load_refits(folder: str | Path) -> dict | None:
-    """Read the stored refits of a bundle folder (None when it has none)."""
-    import lzma
-
-    path = Path(folder) / REFITS_FILE
-    if not path.is_file():
-        return None
-    return json.loads(lzma.decompress(path.read_bytes()).decode("utf-8"))
 
 
 def _matching_refits(stored: dict | None, horizon: int, n_refits: int, uncertainty: str, random_state: int):
@@ -748,8 +738,6 @@ def _refit_view(model, state: dict, horizon: int):
     view.models_ = {horizon: tree}
     view.drift_ = state["drift_"]
     if "momentum_" in state:
-        from hallyu_forecast.forecaster import momentum_from_json
-
         view.momentum_ = momentum_from_json(state["momentum_"])
     view.shrinkage_ = state["shrinkage_"]
     view.covid_rho_ = state["covid_rho_"]
@@ -844,8 +832,6 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     >>> print(ex.format_country("MEX"))                       # doctest: +SKIP
     """
     started = time.perf_counter()
-    from hallyu_forecast.features import build_features, target_series
-    from hallyu_forecast.panel import load_countries, load_panel
 
     n_refits = _check_int(n_refits, "n_refits", 0)
     if uncertainty not in UNCERTAINTY:
@@ -882,7 +868,6 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
             raise ConfigError(f"`years` must be origin years with target data ({first}-{last}). "
                               f"Got {bad if bad else origins}.")
         origins = sorted(set(int(o) for o in origins))
-    from hallyu_forecast.inference import resolve_countries
 
     codes = None if countries is None else resolve_countries(countries, panel["iso3"])
 
@@ -902,7 +887,6 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
             keep |= (~explain_rows["iso3"].isin(hist_countries)).to_numpy()
     explain_rows = explain_rows[keep].reset_index(drop=True)
     # applicability domain (issue 8): no explanation for excluded places, extrapolations flagged
-    from hallyu_forecast.domain import check_alone, frame_domain
 
     domain = frame_domain(frame, fm.roles, panel, origins=origins)
     if codes is not None:
@@ -941,7 +925,6 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     anchor_mean = _anchor_mean(model_obj, _training(model_obj, train_fm.frame), horizon)
 
     contrib, base, pred, bases = _attribute(model_obj, explain_rows, terms, horizon, anchor_mean)
-    from hallyu_forecast.logs import step
 
     step(f"explain: SHAP values for {len(explain_rows)} rows ({time.perf_counter() - started:.1f}s)")
     ok = (pred["model"] != "none").to_numpy()
@@ -974,7 +957,6 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     # ---- refits
     t_refit = time.perf_counter()
     draws: list[tuple] = []
-    from hallyu_forecast.logs import Steps
 
     refit_steps = Steps("explain: refits for the share intervals", n_refits)
     # refits computed once at training time and kept with the bundle (issue 8), when they match
@@ -1022,15 +1004,11 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
 
 
 def _training(model, frame: pd.DataFrame) -> pd.DataFrame:
-    from hallyu_forecast.forecaster import training_rows
-
     return training_rows(frame, bool(getattr(model, "exclude_covid_targets", True)),
                          tuple(getattr(model, "covid_years", (2020, 2021, 2022))))
 
 
 def _observed(frame: pd.DataFrame, countries: set[str]) -> pd.DataFrame:
-    from hallyu_forecast.forecaster import observed_levels
-
     sub = frame[frame["iso3"].isin(countries)]
     return observed_levels(sub).reset_index(drop=True)
 

@@ -32,6 +32,10 @@ import numpy as np
 import pandas as pd
 
 from hallyu_forecast.errors import ConfigError, DataError
+from hallyu_forecast.monthly import annual_month_features, load_monthly
+from hallyu_forecast.panel import load_countries, load_dictionary, load_panel
+from hallyu_forecast.schema import check_unique_keys
+from hallyu_forecast.sources._io import read_csv
 
 ROLES = ("government_support", "local_conditions", "regime", "history")
 PANEL_TRANSFORMS = (
@@ -137,8 +141,6 @@ def load_feature_specs(folder: str | Path | None = None, panel_columns: Iterable
     if not folder.is_dir():
         raise ConfigError(f"Feature spec folder {folder} does not exist. Pass the path of a `features/` folder.")
     if panel_columns is None:
-        from hallyu_forecast.panel import load_dictionary
-
         panel_columns = load_dictionary()["name"].tolist()
     known = set(panel_columns)
     features: list[FeatureSpec] = []
@@ -245,7 +247,6 @@ def read_user_target(path: str | Path, countries: Iterable[str], base: Path | No
     path = Path(path)
     if not path.is_absolute() and base is not None:
         path = base / path
-    from hallyu_forecast.sources._io import read_csv
 
     # blank lines are kept (as empty rows) so that line numbers in messages match the file
     frame = read_csv(path, columns=["iso3", "year", "value"], dtype={"iso3": str, "year": str, "value": str},
@@ -413,7 +414,6 @@ def _target_feature(panel: pd.DataFrame, y: pd.Series, spec: FeatureSpec, refere
 
 def _monthly_feature(panel: pd.DataFrame, spec: FeatureSpec, monthly: pd.DataFrame, cache: dict) -> pd.Series:
     """A month-aware feature per (iso3, year) row: known in December of that year (NaN without months)."""
-    from hallyu_forecast.monthly import annual_month_features
 
     column = spec.columns[0] if spec.columns else "arrivals_0_30"
     if column not in cache:
@@ -501,7 +501,6 @@ def build_features(
     >>> fm = build_features(origins=[2018], horizons=[1])  # doctest: +SKIP
     >>> fm.frame[["iso3", "origin", "target_year", "y", "y_origin"]].head()  # doctest: +SKIP
     """
-    from hallyu_forecast.panel import load_countries, load_panel
 
     if panel is None:
         panel = load_panel()
@@ -533,8 +532,6 @@ def build_features(
     values: dict[str, pd.Series] = {}
     month_cache: dict = {}
     if monthly is None and any(f.transform in MONTHLY_TRANSFORMS for f in specs.features):
-        from hallyu_forecast.monthly import load_monthly
-
         monthly = load_monthly()
     for f in specs.features:
         if f.transform in MONTHLY_TRANSFORMS:
@@ -571,7 +568,6 @@ def build_features(
     front = ["iso3", "origin", "horizon", "target_year", "y", "y_origin"]
     frame = frame[front + [f.name for f in specs.features]].sort_values(["horizon", "origin", "iso3"])
     frame = frame.reset_index(drop=True)
-    from hallyu_forecast.schema import check_unique_keys
 
     check_unique_keys(frame, ["iso3", "origin", "horizon"], "The feature matrix")
     return FeatureMatrix(

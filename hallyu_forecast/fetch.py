@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from hallyu_forecast.errors import ChecksumError, DataError
-from hallyu_forecast.sources import SOURCE_NAMES, default_cache_dir, get_source
+from hallyu_forecast.sources import SOURCE_NAMES, default_cache_dir, get_source, resolve_data_dir
+from hallyu_forecast.sources._io import restore_hint as hint
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -67,7 +68,6 @@ def _extract_member(archive: Path, member: str, target: Path, archive_url: str) 
 
 def restore_hint(source: str, raw) -> str:
     """What to do about a missing or damaged raw file, matched to where the file can be had."""
-    from hallyu_forecast.sources._io import restore_hint as hint
 
     return hint(source, raw)
 
@@ -191,7 +191,6 @@ def verify(data_dir: str | Path | None = None, sources: Iterable[str] | None = N
 
     Returns ``{source: {path: sha256}}`` for the files found.
     """
-    from hallyu_forecast.sources import resolve_data_dir
 
     root = resolve_data_dir(data_dir)
     found: dict[str, dict[str, str]] = {}

@@ -69,6 +69,7 @@ from sklearn.base import BaseEstimator
 
 from hallyu_forecast.conventions import COVID_YEARS, check_horizons
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
+from hallyu_forecast.features import TargetSpec
 
 TARGET_MODES = ("level", "change", "change_over_drift")
 COVID_METHODS = ("anchor_recovery", "back_to_2019", "none")
@@ -780,8 +781,6 @@ class HallyuForecaster(BaseEstimator):
             model.momentum_ = momentum_from_json(st.get("momentum_", {}))
             target = st.get("target_")
             if target is not None:
-                from hallyu_forecast.features import TargetSpec
-
                 target = TargetSpec(**target)
             model.target_ = target
             nm = data.get("new_market")

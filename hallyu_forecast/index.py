@@ -41,7 +41,8 @@ import numpy as np
 import pandas as pd
 
 from hallyu_forecast.conventions import COVID_YEARS
-from hallyu_forecast.errors import DataError
+from hallyu_forecast.errors import ConfigError, DataError
+from hallyu_forecast.preflight import resolve_countries
 
 INDICATORS: tuple[str, ...] = ("youth_arrivals", "mobile_students", "language_students", "kpop_chart", "kdrama_top10")
 BITS = {name: 1 << i for i, name in enumerate(INDICATORS)}
@@ -277,8 +278,6 @@ def index_table(panel: pd.DataFrame, year: int | None = None, countries=None) ->
     ConfigError
         For a year without any index value, or an unknown country.
     """
-    from hallyu_forecast.errors import ConfigError
-    from hallyu_forecast.inference import resolve_countries
 
     table = hallyu_index(panel)
     if year is not None:
@@ -293,35 +292,3 @@ def index_table(panel: pd.DataFrame, year: int | None = None, countries=None) ->
         codes = resolve_countries(countries, panel["iso3"])
         table = table[table["iso3"].isin(codes)]
     return table.sort_values(["year", "hallyu_index"], ascending=[True, False]).reset_index(drop=True)
-
-
-def _cli(args) -> int:
-    import json
-
-    from hallyu_forecast.panel import load_panel
-
-    panel = load_panel(args.panel) if args.panel else load_panel()
-    if args.validate:
-        out = {"loadings": loadings(panel), "validation": validation(panel)}
-    else:
-        cols = ["iso3", "year", "hallyu_index", "hallyu_index_lo", "hallyu_index_hi", "hallyu_index_n", "indicators"]
-        out = {"index": index_table(panel, args.year, args.country)[cols]}
-    if args.json:
-        print(json.dumps({k: v.to_dict("records") for k, v in out.items()}, indent=1, default=str))
-        return 0
-    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.precision", 3):
-        for name, frame in out.items():
-            print(f"{name}:\n{frame.to_string(index=False)}\n")
-    return 0
-
-
-def register_cli(sub) -> None:
-    """Add ``hallyu-forecast index`` to the CLI's sub-parsers."""
-    p = sub.add_parser("index", help="the Hallyu intensity index per country-year (0-100, 80% band)")
-    p.add_argument("--year", type=int, help="one year (default: every year)")
-    p.add_argument("--country", action="append", help="ISO3 code or English name (repeatable)")
-    p.add_argument("--validate", action="store_true",
-                   help="loadings and Spearman correlations with KF/KOFICE figures and left-out indicators")
-    p.add_argument("--panel", help="a panel.parquet written by `data build --out` (default: embedded)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.set_defaults(func=_cli)

@@ -14,7 +14,24 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, ModelBundle, load_bundle
+from hallyu_forecast.conventions import check_horizons
+from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain
 from hallyu_forecast.errors import ConfigError, ModelError
+from hallyu_forecast.features import inverse_target, target_series
+from hallyu_forecast.forecaster import conformal_quantile
+from hallyu_forecast.monthly import (
+    MONTHLY_COLUMNS,
+    backtest_nowcast,
+    check_origin,
+    load_monthly,
+    nowcast,
+    parse_origin,
+    recovery_forecast,
+)
+from hallyu_forecast.panel import load_countries
+from hallyu_forecast.preflight import resolve_countries  # noqa: F401 - re-exported: hf callers use it here
+from hallyu_forecast.tracking import configure, quiet
 
 OUTPUT_COLUMNS = [
     "iso3", "country", "origin", "horizon", "target_year", "prediction", "lower", "upper",
@@ -26,7 +43,6 @@ OUTPUT_COLUMNS = [
 def resolve_model(model=None):
     """A :class:`ModelBundle` from ``None`` (shipped default), a bundle folder, a fitted bundle,
     or an MLflow model URI (``runs:/<id>/model``, ``models:/<name>/<version>``, a local path)."""
-    from hallyu_forecast.bundle import ModelBundle, load_bundle
 
     if model is None or isinstance(model, ModelBundle):
         return _default_bundle() if model is None else model
@@ -35,8 +51,6 @@ def resolve_model(model=None):
     if path.is_dir() and (path / "meta.json").is_file():
         return load_bundle(path)
     import mlflow.pyfunc
-
-    from hallyu_forecast.tracking import configure, quiet
 
     configure()
     try:
@@ -61,7 +75,6 @@ def _default_bundle():
     explain() and drivers() for one country must answer in well under 2 s warm; unpickling the
     forecaster and parsing its stored refits takes longer than that on a loaded machine.
     """
-    from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, load_bundle
 
     meta = DEFAULT_MODEL_DIR / "meta.json"
     stamp = meta.stat().st_mtime_ns if meta.is_file() else None
@@ -70,43 +83,7 @@ def _default_bundle():
     return _DEFAULT["bundle"]
 
 
-def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str]:
-    """ISO3 codes from ISO3 codes or English names (case-insensitive), validated.
-
-    ``codes`` are the ISO3 codes allowed (e.g. the countries of the panel in use); default the
-    embedded country table. Korea, the destination, is refused; an empty selection is an error.
-    """
-    from hallyu_forecast.features import DESTINATION
-    from hallyu_forecast.panel import load_countries
-
-    from hallyu_forecast.preflight import check_countries
-
-    countries = check_countries(countries)  # 392 or [392] -> InputTypeError, not a TypeError deep inside
-    table = load_countries()
-    known = set(codes) if codes is not None else set(table["iso3"])
-    by_name = {str(n).casefold(): c for n, c in zip(table["name"], table["iso3"]) if c in known}
-    out, unknown = [], []
-    for value in countries:
-        key = str(value).strip()
-        if key.upper() in known or key.upper() == DESTINATION:
-            out.append(key.upper())
-        elif key.casefold() in by_name:
-            out.append(by_name[key.casefold()])
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ConfigError(f"Unknown country {', '.join(repr(u) for u in unknown)}. Use ISO3 codes such as "
-                          "'MEX' or English names of countries in the panel; see hallyu_forecast.load_countries().")
-    if DESTINATION in out:
-        raise ConfigError("Korea is the destination, not an origin country: remove 'KOR'.")
-    if not out:
-        raise ConfigError("`countries` is empty: name at least one country, or pass None for all.")
-    return list(dict.fromkeys(out))
-
-
 def _check_horizon(horizon, allowed) -> list[int]:
-    from hallyu_forecast.conventions import check_horizons
-
     values = check_horizons([horizon] if np.isscalar(horizon) else horizon)
     missing = sorted(set(values) - set(int(h) for h in allowed))
     if missing:
@@ -116,11 +93,8 @@ def _check_horizon(horizon, allowed) -> list[int]:
 
 def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None) -> pd.DataFrame:
     """Forecast from ``panel`` with ``bundle`` (shared by :func:`predict` and the MLflow pyfunc)."""
-    from hallyu_forecast.features import inverse_target, target_series
-    from hallyu_forecast.panel import load_countries
 
     if isinstance(origin, str):  # a year-month origin "YYYY-MM": in-year nowcast (hallyu_forecast.monthly)
-        from hallyu_forecast.monthly import forecast_from_month
 
         out = forecast_from_month(bundle, panel, countries=countries, horizon=horizon, origin=origin)
         return out.reindex(columns=OUTPUT_COLUMNS)
@@ -142,7 +116,6 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
     out = model.predict(fm)
     out = out[out["model"] != "none"].reset_index(drop=True)
     # applicability domain (issue 8): drop uninhabited / covariate-less places, flag extrapolations
-    from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain
 
     every = bundle.features(panel, origins=[int(origin)], horizons=horizons[:1])
     domain = frame_domain(every.frame, every.roles, panel, origins=[int(origin)])
@@ -238,3 +211,127 @@ def predict_rows(bundle, model_input, params: dict | None = None) -> pd.DataFram
     out = forecast(bundle, merged, countries=countries, horizon=horizon,
                    origin=int(origin) if origin else None)  # 0 (the signature's default) = latest
     return out.drop(columns=["country"]).assign(model=out["model"].astype(str), note=out["note"].astype(str))
+
+
+# ------------------------------------------------------------------------ predict(origin="YYYY-MM")
+def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin: str = "") -> pd.DataFrame:
+    """Forecasts from a year-month origin: the current year's total (horizon 0) and the next years.
+
+    Used by :func:`hallyu_forecast.predict` when ``origin`` is a string such as ``"2022-06"``.
+    Horizon 0 is the nowcast of the origin year from its months January..m (:func:`nowcast`),
+    after a normal year precision-weighted with the annual model's forecast from December of the
+    previous year (weight ``s_a^2 / (s_a^2 + s_n^2)`` from errors known at the origin); horizon h is year + h: the nowcast plus ``h`` times the model's pooled drift after a normal
+    year, or the recovery path (:func:`recovery_forecast`) after a shock. Intervals: the conformal
+    quantiles of the nowcast's absolute errors for the same month m in the earlier normal years
+    (2011 up to the origin year, before 2020), combined with the model's half-width for horizon h
+    as sqrt(a^2 + b^2). In shock years they understate the uncertainty (normal-year errors).
+    """
+
+    year, month = parse_origin(origin)
+    model = bundle.forecaster
+    horizons = _check_horizon(horizon, model.horizons_)
+    tspec = bundle.specs.targets[bundle.target]
+    monthly = load_monthly()
+    if tspec.numerator not in monthly.columns or tspec.transform != "log" or tspec.file:
+        raise ConfigError(f"A year-month origin needs a target built from monthly arrivals (log of "
+                          f"{', '.join(MONTHLY_COLUMNS[3:-1])}); the model's target is `{tspec.name}`. "
+                          "Use an annual origin (e.g. origin=2022).")
+    column = tspec.numerator
+    if countries is None:
+        codes = sorted(set(monthly["iso3"]) & set(panel["iso3"]))
+        check_origin(monthly, year, month, [])
+        have = monthly[(monthly["year"] == year) & (monthly["month"] <= month)].groupby("iso3")["month"].nunique()
+        codes = [c for c in codes if have.get(c, 0) == month]
+    else:
+        codes = resolve_countries(countries, panel["iso3"])
+        check_origin(monthly, year, month, codes)
+    now = nowcast(monthly, year, month, countries=codes, column=column, drift=float(model.drift_))
+    lost = sorted(set(codes) - set(now["iso3"])) if countries is not None else []
+    if lost:
+        raise ConfigError(f"No nowcast possible for {lost} from {year}-{month:02d}: no normal year before {year} "
+                          "in the monthly data. Use an annual origin.")
+    # population: the latest value known at the origin (the target year's is not published yet)
+    if tspec.denominator:
+        denom = panel[panel["year"] <= year].dropna(subset=[tspec.denominator]).groupby("iso3")[tspec.denominator].last()
+        to_target = np.log(tspec.scale / now["iso3"].map(denom).to_numpy(float))
+    else:
+        to_target = np.full(len(now), np.log(tspec.scale))
+    shift = dict(zip(now["iso3"], to_target))
+    earlier = [y for y in range(2011, min(year, 2020))]  # normal years before the origin (pre-COVID)
+    history = backtest_nowcast(monthly, years=earlier, months=[month], column=column) if earlier else None
+    if history is None or history.empty:
+        raise ConfigError(f"No earlier normal year to calibrate a nowcast from {year}-{month:02d}; "
+                          "use an origin from 2012 on.")
+    scores = np.abs(history["nowcast"] - history["actual"]).to_numpy()
+    levels = tuple(float(x) for x in model.interval_levels)
+    now_hw = {lv: conformal_quantile(scores, lv) for lv in levels}
+    annual, weight = _annual_for_combination(bundle, panel, now, year, scores)
+    rows = []
+    for r in now.itertuples(index=False):
+        y0 = r.log_total + shift[r.iso3]
+        widths0 = dict(now_hw)
+        note = f"nowcast from January-{month:02d} {year} ({r.method.replace('_', ' ')})"
+        ya = annual.get(r.iso3, np.nan) if r.method == "seasonal_share" else np.nan
+        if np.isfinite(ya):
+            # precision-weighted with the annual forecast from December of year - 1 (helps most in
+            # the first months); the widths combine linearly, an upper bound for correlated errors
+            y0 = weight * y0 + (1 - weight) * ya
+            widths0 = {lv: weight * now_hw[lv] + (1 - weight) * model.half_widths_[1][lv] for lv in levels}
+            note += f", weight {weight:.2f} with the annual forecast"
+        rows.append({"iso3": r.iso3, "horizon": 0, "target_year": year, "prediction": y0,
+                     "model": "nowcast", "note": note, **widths0})
+        shocked = r.method == "recovery"
+        if shocked:
+            path = recovery_forecast(monthly, year, month, [year + h for h in horizons], drift=float(model.drift_),
+                                     column=column, countries=[r.iso3]).set_index("target_year")["log_total"]
+        for h in horizons:
+            pred = (path[year + h] + shift[r.iso3]) if shocked else y0 + h * float(model.drift_)
+            widths = {lv: math_hypot(widths0[lv], model.half_widths_[int(h)][lv]) for lv in levels}
+            rows.append({"iso3": r.iso3, "horizon": h, "target_year": year + h, "prediction": pred,
+                         "model": "recovery" if shocked else "nowcast_drift",
+                         "note": ("recovery path from " if shocked else "nowcast + pooled drift from ")
+                         + f"{year}-{month:02d}", **widths})
+    out = pd.DataFrame(rows)
+
+    out.insert(1, "origin", f"{year}-{month:02d}")
+    names = load_countries().set_index("iso3")["name"]
+    out.insert(1, "country", out["iso3"].map(names))
+    for lv in levels:
+        tag = "" if lv == levels[0] else f"_{lv * 100:g}"
+        out[f"lower{tag}"] = out["prediction"] - out[lv]
+        out[f"upper{tag}"] = out["prediction"] + out[lv]
+    out["prediction_natural"] = inverse_target(out["prediction"], tspec)
+    back = np.exp(-out["iso3"].map(shift).to_numpy(float))
+    for key in ("prediction", "lower", "upper"):
+        name = "prediction_arrivals" if key == "prediction" else f"{key}_arrivals"
+        out[name] = np.exp(out[key]) * back
+    out = out.drop(columns=list(levels))
+    return out.sort_values(["iso3", "horizon"]).reset_index(drop=True)
+
+
+def _annual_for_combination(bundle, panel, now: pd.DataFrame, year: int, scores: np.ndarray):
+    """Annual h=1 forecasts of ``year`` from origin ``year - 1`` and the nowcast's weight against them.
+
+    The weight is ``s_a^2 / (s_a^2 + s_n^2)``: ``s_n`` the RMSE of the nowcast at this month in
+    earlier normal years, ``s_a`` the RMSE of the model's horizon-1 calibration errors (both known
+    at the origin). Returns ({iso3: forecast}, weight); empty when year - 1 has no target data.
+    """
+
+    model = bundle.forecaster
+    codes = now.loc[now["method"] == "seasonal_share", "iso3"].tolist()
+    tspec = bundle.specs.targets[bundle.target]
+    known = panel.loc[target_series(panel, tspec).notna(), "year"]
+    if not codes or known.empty or not int(known.min()) <= year - 1 <= int(known.max()) or 1 not in model.scores_:
+        return {}, 1.0
+    s_a2 = float(np.mean(np.asarray(model.scores_[1], float) ** 2))
+    s_n2 = float(np.mean(np.asarray(scores, float) ** 2))
+    if not np.isfinite(s_a2) or s_a2 + s_n2 == 0:
+        return {}, 1.0
+    out = forecast(bundle, panel, countries=codes, horizon=1, origin=year - 1)
+    out = out[out["model"] == "history"]
+    return dict(zip(out["iso3"], out["prediction"])), s_a2 / (s_a2 + s_n2)
+
+
+def math_hypot(a: float, b: float) -> float:
+    """sqrt(a^2 + b^2): independent errors of the nowcast and of the years after it add in quadrature."""
+    return float(np.hypot(a, b))

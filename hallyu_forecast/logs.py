@@ -21,6 +21,8 @@ import logging
 import os
 import warnings
 
+from hallyu_forecast.errors import HallyuWarning
+
 #: Loggers quietened to ERROR by default (their INFO and WARNING lines are not for end users).
 NOISY_LOGGERS = ("mlflow", "alembic", "sqlalchemy", "optuna", "lightgbm", "shap", "urllib3", "git",
                  "huey", "numba", "matplotlib", "py4j", "httpx", "waitress", "uvicorn")
@@ -38,7 +40,6 @@ _original_showwarning = None
 def _quiet_showwarning(message, category, filename, lineno, file=None, line=None):
     """Display only hallyu_forecast's own warnings. Needed on top of the filters because some
     libraries (MLflow's ``filter_user_warnings_once``) install their own filters while they run."""
-    from hallyu_forecast.errors import HallyuWarning
 
     if issubclass(category, HallyuWarning) and _original_showwarning is not None:
         _original_showwarning(message, category, filename, lineno, file, line)
@@ -76,8 +77,6 @@ def set_verbose(flag: bool) -> None:
         _saved_env.clear()
         level = logging.INFO
     else:
-        from hallyu_forecast.errors import HallyuWarning
-
         warnings.simplefilter("ignore")
         # our own warnings (e.g. dropped duplicate rows) carry information the user needs; matched by
         # category, not module: third-party warnings are often attributed to the calling module

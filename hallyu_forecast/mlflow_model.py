@@ -16,6 +16,8 @@ from __future__ import annotations
 import mlflow.models
 import mlflow.pyfunc
 
+from hallyu_forecast.bundle import load_bundle
+from hallyu_forecast.inference import predict_rows
 from hallyu_forecast.tracking import quiet
 
 # Without type hints MLflow warns when the class is defined (every load); the input is panel
@@ -26,12 +28,10 @@ with quiet():
         """MLflow pyfunc: panel rows in, forecasts out (feature building included)."""
 
         def load_context(self, context):
-            from hallyu_forecast.bundle import load_bundle
 
             self.bundle = load_bundle(context.artifacts["bundle"])
 
         def predict(self, context, model_input, params=None):
-            from hallyu_forecast.inference import predict_rows
 
             return predict_rows(self.bundle, model_input, params)
 

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlparse
 
-from hallyu_forecast.errors import InputTypeError, PreflightError
+from hallyu_forecast.errors import ConfigError, InputTypeError, PreflightError
+from hallyu_forecast.panel import DESTINATION, default_panel_dir, load_countries
+from hallyu_forecast.sources import default_cache_dir, resolve_data_dir
 
 #: URL schemes (before any ``+driver``) accepted for an Optuna RDB storage.
 OPTUNA_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql")
@@ -316,8 +318,6 @@ def check_model_ref(model: str | None) -> str | None:
 
 # ------------------------------------------------------------------------------ the CLI's checks
 def _panel_dir_default() -> Path:
-    from hallyu_forecast.panel import default_panel_dir
-
     return default_panel_dir()
 
 
@@ -333,13 +333,10 @@ def check_cli_args(args) -> None:
     if command == "data":
         sub = getattr(args, "data_command", None)
         if sub == "pull":
-            from hallyu_forecast.sources import default_cache_dir
-
             check_output_dir(args.dest if args.dest else default_cache_dir(),
                              what="--dest" if args.dest else "The download cache (HALLYU_CACHE_DIR)")
             check_base_url(args.base_url)
         elif sub == "build":
-            from hallyu_forecast.sources import resolve_data_dir
 
             resolve_data_dir(args.data_dir)
             if args.out:
@@ -351,7 +348,6 @@ def check_cli_args(args) -> None:
             check_input_file(panel.with_name("dictionary.csv"),
                              what="The data dictionary next to --panel (written by `data build`)")
         elif sub == "verify":
-            from hallyu_forecast.sources import resolve_data_dir
 
             resolve_data_dir(args.data_dir)
     elif command == "train":
@@ -380,3 +376,33 @@ def check_cli_args(args) -> None:
         check_model_ref(getattr(args, "model", None))
     if command in ("train", "backtest", "tune", "report") and tracked:
         check_tracking_uri()
+
+
+def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str]:
+    """ISO3 codes from ISO3 codes or English names (case-insensitive), validated.
+
+    ``codes`` are the ISO3 codes allowed (e.g. the countries of the panel in use); default the
+    embedded country table. Korea, the destination, is refused; an empty selection is an error.
+    """
+
+    countries = check_countries(countries)  # 392 or [392] -> InputTypeError, not a TypeError deep inside
+    table = load_countries()
+    known = set(codes) if codes is not None else set(table["iso3"])
+    by_name = {str(n).casefold(): c for n, c in zip(table["name"], table["iso3"]) if c in known}
+    out, unknown = [], []
+    for value in countries:
+        key = str(value).strip()
+        if key.upper() in known or key.upper() == DESTINATION:
+            out.append(key.upper())
+        elif key.casefold() in by_name:
+            out.append(by_name[key.casefold()])
+        else:
+            unknown.append(key)
+    if unknown:
+        raise ConfigError(f"Unknown country {', '.join(repr(u) for u in unknown)}. Use ISO3 codes such as "
+                          "'MEX' or English names of countries in the panel; see hallyu_forecast.load_countries().")
+    if DESTINATION in out:
+        raise ConfigError("Korea is the destination, not an origin country: remove 'KOR'.")
+    if not out:
+        raise ConfigError("`countries` is empty: name at least one country, or pass None for all.")
+    return list(dict.fromkeys(out))

@@ -44,7 +44,19 @@ import numpy as np
 import pandas as pd
 
 from hallyu_forecast import _charts as ch
-from hallyu_forecast.errors import ConfigError
+from hallyu_forecast import tracking
+from hallyu_forecast.causal.event_study import CausalError
+from hallyu_forecast.causal.scenarios import simulate
+from hallyu_forecast.config import load_config
+from hallyu_forecast.drivers import drivers as fit_drivers
+from hallyu_forecast.drivers_model import DriversResult, _labels, _target_info
+from hallyu_forecast.errors import ConfigError, HallyuError, ModelError
+from hallyu_forecast.evaluation import backtest
+from hallyu_forecast.explanation import Explanation, explain
+from hallyu_forecast.features import TargetSpec, inverse_target, load_feature_specs
+from hallyu_forecast.inference import predict, resolve_model
+from hallyu_forecast.panel import load_countries, panel_metadata
+from hallyu_forecast.training import with_params
 
 GROUP_LABELS = {
     "cultural_policy": "Cultural policy (centres, visas, aid)",
@@ -103,8 +115,6 @@ def _feature_labels(names: tuple) -> tuple:
     names = list(names)
     out = {n: n.replace("_", " ") for n in names}
     try:
-        from hallyu_forecast.drivers import _labels
-
         words = _labels()
     except Exception:  # pragma: no cover - custom specs without dictionary entries
         words = {}
@@ -258,15 +268,11 @@ class _Inv:
     """Model scale -> natural units of the forecaster's target."""
 
     def __init__(self, target: dict):
-        from hallyu_forecast.features import TargetSpec
-
         self.spec = TargetSpec(name=target["name"], description=target.get("description", ""),
                                transform=target.get("transform", "log"))
         self.log = self.spec.transform == "log"
 
     def __call__(self, v) -> float | None:
-        from hallyu_forecast.features import inverse_target
-
         v = _num(v)
         return None if v is None else _num(inverse_target([v], self.spec)[0])
 
@@ -277,8 +283,6 @@ def _names() -> tuple[dict[str, str], dict[str, set[str]]]:
 
     names, other = {}, {}
     try:
-        from hallyu_forecast.panel import load_countries
-
         for r in load_countries().itertuples():
             names[r.iso3] = str(r.name)
             other.setdefault(r.iso3, set()).update({str(r.name), str(getattr(r, "name_ko", "") or "")})
@@ -766,6 +770,7 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
         lv = drivers.to_frames()["levers"]
         shap = {(r.target, r.feature): f"{r.importance:.3f} {interval(r.lo, r.hi, lambda v: f'{v:.3f}')}"
                 for r in lv.itertuples()}
+
     def shap_of(target, lever) -> str:
         for feature in (lever,) + CAUSAL_FEATURES.get(lever, ()):
             if (target, feature) in shap:
@@ -825,8 +830,6 @@ def worked_scenarios(model=None, scenarios=WORKED_SCENARIOS, horizon: int = 3) -
 
     A scenario that no longer applies (the country has meanwhile been treated) is skipped, not failed.
     """
-    from hallyu_forecast.causal.event_study import CausalError
-    from hallyu_forecast.causal.scenarios import simulate
 
     parts = []
     for iso3, changes in scenarios:
@@ -910,8 +913,6 @@ def _sources(embedded: bool) -> list[dict]:
     if not embedded:
         return []
     try:
-        from hallyu_forecast.panel import panel_metadata
-
         meta = panel_metadata()
     except Exception:  # pragma: no cover - embedded metadata missing
         return []
@@ -953,7 +954,6 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     -------
     ReportData
     """
-    from hallyu_forecast.explanation import Explanation
 
     if not isinstance(explanation, Explanation):
         raise ConfigError(f"`explanation` must be an Explanation from hallyu_forecast.explanation(). Got "
@@ -965,8 +965,6 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     charts: list[str] = []
     forecasts = _normalise_forecasts(forecasts)
     history = _normalise_history(history if history is not None else ex.history)
-    from hallyu_forecast.drivers import _target_info  # unit words shared with the drivers model
-    from hallyu_forecast.features import load_feature_specs
 
     target = dict(ex.target)
     try:
@@ -1074,10 +1072,6 @@ def chart_names(explanation, **kwargs) -> list[str]:
 
 def _quick_backtest(bundle, progress: Callable[[str], None]):
     """The bundle's experiment backtested (pre-COVID origins, no new-market/COVID extras), or None."""
-    from hallyu_forecast.config import load_config
-    from hallyu_forecast.errors import HallyuError
-    from hallyu_forecast.evaluation import backtest
-    from hallyu_forecast.training import with_params
 
     meta = getattr(bundle, "meta", None) or {}
     try:
@@ -1092,9 +1086,6 @@ def _quick_backtest(bundle, progress: Callable[[str], None]):
 
 def _drivers_for(bundle, drivers, n_refits: int, say: Callable[[str], None]):
     """A DriversResult: the one given (object or saved folder), the model's stored drivers part, or a new fit."""
-    from hallyu_forecast.drivers import DriversResult
-    from hallyu_forecast.drivers import drivers as fit_drivers
-    from hallyu_forecast.errors import ModelError
 
     if isinstance(drivers, DriversResult):
         return drivers
@@ -1124,8 +1115,6 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
     the run is announced through ``progress``; by default nothing is tracked. This is
     ``hallyu-forecast report --out report.html``.
     """
-    from hallyu_forecast.explanation import explain
-    from hallyu_forecast.inference import predict, resolve_model
 
     say = progress or (lambda _text: None)
     bundle = resolve_model(model)
@@ -1164,9 +1153,6 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
         import tempfile
 
         import mlflow
-
-        from hallyu_forecast import tracking
-        from hallyu_forecast.config import load_config
 
         with tracking.run("report", load_config()) as active:
             mlflow.log_artifact(str(path), "report")

@@ -39,9 +39,14 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from hallyu_forecast.bundle import load_bundle, save_bundle, versions
+from hallyu_forecast.config import load_config
 from hallyu_forecast.errors import ModelError
+from hallyu_forecast.logs import is_verbose
+from hallyu_forecast.panel import panel_metadata
 
 EXPERIMENT_PREFIX = "hallyu_forecast"
 
@@ -57,7 +62,6 @@ def quiet():
     One switch for the whole package: unless :func:`hallyu_forecast.logs.set_verbose` ``(True)``
     was called (the CLI's ``-v``), MLflow calls made inside this block are silent.
     """
-    from hallyu_forecast.logs import is_verbose
 
     if is_verbose():
         yield
@@ -200,8 +204,6 @@ def run(kind: str, config, run_name: str | None = None, nested: bool = False, lo
     """
     import mlflow
 
-    from hallyu_forecast.panel import panel_metadata
-
     with quiet():
         uri = mlflow.get_tracking_uri()
         stack = contextlib.ExitStack()
@@ -260,8 +262,6 @@ def log_model(bundle, panel: pd.DataFrame, score, register: str | None = None, n
     import mlflow
     from mlflow.models import infer_signature
 
-    from hallyu_forecast.bundle import load_bundle, save_bundle
-
     with quiet(), tempfile.TemporaryDirectory() as tmp:
         path = save_bundle(bundle, Path(tmp) / "bundle", include_panel=bundle.panel is not None)
         example_country = _example_country(bundle, panel)
@@ -307,8 +307,21 @@ def _example_country(bundle, panel) -> str:
 
 
 def _requirements() -> list[str]:
-    from hallyu_forecast.bundle import versions
-
     v = versions()
     return [f"lightgbm=={v['lightgbm']}", f"scikit-learn=={v['scikit-learn']}", f"pandas=={v['pandas']}",
             f"numpy=={v['numpy']}", "pyarrow", "hallyu_forecast"]
+
+
+def log_effects(result) -> str:
+    """Log a :class:`hallyu_forecast.causal.effects.EffectsResult` as an MLflow run of its own; return its run id."""
+    import mlflow  # lazy: mlflow is heavy and only needed when logging
+
+    with run("effects", load_config(), run_name="effects", log_context=False) as active:
+        mlflow.log_params({"seed": result.seed, "n_rows": len(result.table)})
+        mlflow.log_metric("seconds", result.seconds)
+        for row in result.table.itertuples(index=False):
+            if np.isfinite(row.estimate):
+                mlflow.log_metric(f"{row.lever}.{row.target}.estimate", float(row.estimate))
+        log_frames(result.to_frames(), "effects")
+        mlflow.log_text(result.to_json(), "effects/effects.json")
+        return active.info.run_id

@@ -8,7 +8,15 @@ from typing import Callable
 
 import pandas as pd
 
+from hallyu_forecast import tracking
+from hallyu_forecast.bundle import ModelBundle, spec_files
+from hallyu_forecast.causal.effects import effects
+from hallyu_forecast.drivers import drivers
 from hallyu_forecast.errors import ConfigError
+from hallyu_forecast.evaluation import backtest
+from hallyu_forecast.explanation import fit_refits
+from hallyu_forecast.inference import predict_rows
+from hallyu_forecast.panel import load_panel, panel_metadata
 
 
 def with_params(cfg, params: dict | None):
@@ -23,8 +31,6 @@ def with_params(cfg, params: dict | None):
 
 def fit_final(cfg, panel: pd.DataFrame | None = None):
     """Fit the experiment's forecaster on every origin with known targets; return a ModelBundle."""
-    from hallyu_forecast.bundle import ModelBundle
-    from hallyu_forecast.panel import load_panel, panel_metadata
 
     panel = load_panel() if panel is None else panel
     last = int(panel["year"].max())
@@ -52,9 +58,6 @@ def backtest_metrics(result) -> dict[str, float]:
 
 def fit_drivers(bundle, panel: pd.DataFrame, say: Callable[[str], None]) -> None:
     """Fit the drivers model of every target and explain()'s refits once; keep them with ``bundle`` (issue 8)."""
-    from hallyu_forecast.drivers import drivers
-
-    from hallyu_forecast.explanation import fit_refits
 
     start = time.perf_counter()
     bundle.drivers = drivers(panel=panel)
@@ -62,7 +65,6 @@ def fit_drivers(bundle, panel: pd.DataFrame, say: Callable[[str], None]) -> None
     start = time.perf_counter()
     bundle.explain_refits = fit_refits(bundle, panel=panel)  # explain()'s refits, once, kept with the model
     say(f"explanation refits (horizon 1) fitted in {time.perf_counter() - start:.1f}s")
-    from hallyu_forecast.causal.effects import effects
 
     start = time.perf_counter()
     # the causal estimates depend on the panel only; kept with the model so that the report and the
@@ -75,8 +77,6 @@ def fit_drivers(bundle, panel: pd.DataFrame, say: Callable[[str], None]) -> None
 def log_drivers(result) -> None:
     """Log the drivers tables, the brief and headline metrics to the active MLflow run."""
     import mlflow
-
-    from hallyu_forecast import tracking
 
     tracking.log_frames(result.to_frames(), "drivers")
     mlflow.log_dict(result.brief(), "drivers/brief.json")
@@ -103,10 +103,6 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
     ``runs:/<run_id>/model``. ``register`` names a registered model, ``alias`` (with
     ``register``) points an alias such as ``champion`` at the new version.
     """
-    from hallyu_forecast.evaluation import backtest
-    from hallyu_forecast.panel import load_panel
-
-    from hallyu_forecast.bundle import spec_files
 
     say = progress or (lambda _text: None)
     cfg = with_params(cfg, params)
@@ -131,8 +127,6 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
         return bundle, result, None
     import mlflow
 
-    from hallyu_forecast import tracking
-
     with tracking.run("train", cfg):
         if params:
             mlflow.log_dict(params, "tuned_params.json")
@@ -145,7 +139,6 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
             log_drivers(bundle.drivers)
         if bundle.effects is not None:
             tracking.log_frames(bundle.effects.to_frames(), "effects")
-        from hallyu_forecast.inference import predict_rows
 
         uri = tracking.log_model(bundle, panel, predict_rows, register=register, alias=alias)
     return bundle, result, uri

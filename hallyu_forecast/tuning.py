@@ -18,7 +18,9 @@ from typing import Callable
 
 import numpy as np
 
+from hallyu_forecast import tracking
 from hallyu_forecast.errors import ConfigError
+from hallyu_forecast.forecaster import training_rows
 
 
 def default_storage() -> str:
@@ -26,8 +28,6 @@ def default_storage() -> str:
 
 
 def _objective_factory(cfg, fm, log_trials: bool):
-    from hallyu_forecast.forecaster import training_rows
-
     frame = fm.frame
     origins = list(cfg.split.origins)
 
@@ -226,8 +226,6 @@ def tune(cfg, n_trials: int | None = None, storage: str | None = None, study_nam
 
     if track:
         import mlflow
-
-        from hallyu_forecast import tracking
 
         with tracking.run("tune", cfg):
             mlflow.log_params({"tune.n_trials": n_trials, "tune.storage": safe_url(storage), "tune.n_jobs": n_jobs,

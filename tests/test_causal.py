@@ -235,7 +235,7 @@ def test_cli_whatif_errors(capsys):
 def test_effects_logged_to_mlflow(tmp_path, monkeypatch):
     import mlflow
 
-    from hallyu_forecast.causal.effects import effects
+    from hallyu_forecast.causal.api import effects
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     res = effects(levers=["kcc"], targets=["total_arrivals_per_capita"], n_boot=99, n_placebo=9, track=True)

@@ -10,7 +10,8 @@ import pytest
 
 import hallyu_forecast as hf
 from hallyu_forecast.errors import DataError
-from hallyu_forecast.panel import build_panel, load_countries, load_dictionary, panel_metadata
+from hallyu_forecast.panel import load_countries, load_dictionary, panel_metadata
+from hallyu_forecast.panel_build import build_panel
 from hallyu_forecast.schema import validate_panel
 
 
@@ -25,7 +26,10 @@ def panel():
 
 
 def test_rebuilding_from_raw_reproduces_the_shipped_panel(rebuilt, panel):
-    pd.testing.assert_frame_equal(rebuilt.frame, panel, check_exact=True)
+    # Floats are compared to 1e-9 relative, not bit for bit: trigonometric results (the haversine
+    # great_circle_seoul_km) and iterative fits differ in the last digits between libm builds and
+    # CPUs (6.8% of rows on another machine), which is not a change of data.
+    pd.testing.assert_frame_equal(rebuilt.frame, panel, check_exact=False, rtol=1e-9, atol=1e-12)
     pd.testing.assert_frame_equal(rebuilt.dictionary, load_dictionary(), check_dtype=False)
     pd.testing.assert_frame_equal(rebuilt.countries.fillna(""), load_countries().fillna(""), check_dtype=False)
     shipped = panel_metadata()

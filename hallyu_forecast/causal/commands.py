@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hallyu_forecast.causal.api import effects
+from hallyu_forecast.causal.scenarios import parse_changes, simulate
+
 
 def _print(frame) -> None:
     import pandas as pd
@@ -13,8 +16,6 @@ def _print(frame) -> None:
 
 
 def _effects(args) -> int:
-    from hallyu_forecast.causal.effects import effects
-
     res = effects(levers=args.lever, targets=args.target, seed=args.seed, track=not args.no_track)
     if args.json:
         print(res.to_json())
@@ -30,8 +31,6 @@ def _effects(args) -> int:
 
 
 def _whatif(args) -> int:
-    from hallyu_forecast.causal.scenarios import parse_changes, simulate
-
     scen = simulate(args.country, parse_changes(args.set), horizon=args.horizon, seed=args.seed)
     if args.json:
         out = {k: json.loads(v.to_json(orient="records")) for k, v in scen.to_frames().items()}

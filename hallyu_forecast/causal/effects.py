@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hallyu_forecast.causal.dml import dml_plr
 from hallyu_forecast.causal.event_study import COVID_YEARS, CausalError, event_study
+from hallyu_forecast.features import load_feature_specs, target_series
+from hallyu_forecast.panel import load_panel
 
 
 @dataclass(frozen=True)
@@ -163,8 +166,6 @@ class EffectsResult:
 
 
 def _target(panel: pd.DataFrame, target: str) -> pd.Series:
-    from hallyu_forecast.features import load_feature_specs, target_series
-
     specs = load_feature_specs()
     if target not in specs.targets:
         raise CausalError(f"unknown target {target!r}; use one of {sorted(specs.targets)} (features/targets.toml).")
@@ -224,7 +225,7 @@ def _dml_frame(panel: pd.DataFrame, target: str) -> pd.DataFrame:
 
 
 def effects(levers=None, targets=None, seed: int = 0, panel: pd.DataFrame | None = None, n_boot: int = 999,
-            n_placebo: int = 199, dml: bool = True, track: bool = False) -> EffectsResult:
+            n_placebo: int = 199, dml: bool = True) -> EffectsResult:
     """Causal effects of Korea's policy levers on the Hallyu targets.
 
     Event studies (Callaway & Sant'Anna, not-yet-treated controls, COVID years excluded) for the
@@ -242,23 +243,22 @@ def effects(levers=None, targets=None, seed: int = 0, panel: pd.DataFrame | None
         Seed of the bootstrap, the permutations and the DML splits (same seed, same table).
     panel : DataFrame, optional
         Default: the embedded panel.
-    track : bool
-        Log the result as an MLflow run of its own (kind "effects").
 
     Returns
     -------
     EffectsResult
 
+    :func:`hallyu_forecast.effects` (:mod:`hallyu_forecast.causal.api`) is this estimator plus
+    optional MLflow logging.
+
     Examples
     --------
-    >>> import hallyu_forecast as hf
-    >>> res = hf.effects(levers=["kcc"], targets=["youth_arrivals_per_capita"])  # doctest: +SKIP
+    >>> from hallyu_forecast.causal.effects import effects
+    >>> res = effects(levers=["kcc"], targets=["youth_arrivals_per_capita"])  # doctest: +SKIP
     >>> res.table[["lever", "target", "estimate", "ci_lo", "ci_hi", "verdict"]]  # doctest: +SKIP
     """
     started = time.perf_counter()
     if panel is None:
-        from hallyu_forecast.panel import load_panel
-
         panel = load_panel()
     all_levers = [*EVENT_LEVERS, *CONTINUOUS_LEVERS]
     levers = list(all_levers if levers is None else ([levers] if isinstance(levers, str) else levers))
@@ -299,8 +299,6 @@ def effects(levers=None, targets=None, seed: int = 0, panel: pd.DataFrame | None
         notes.append("visa-regime changes: not estimated; the passport snapshots start in 2019 and the post period "
                      "would fall in the excluded COVID years")
     result = EffectsResult(table, event_time, refutations, seed, time.perf_counter() - started, notes)
-    if track:
-        log_effects(result)
     return result
 
 
@@ -311,8 +309,6 @@ def _empty_row(lever, target, method, why):
 
 
 def _dml_row(panel, lever, target, seed, refs):
-    from hallyu_forecast.causal.dml import dml_plr
-
     method = "double ML (DoubleML PLR, two-way within, country-grouped cross-fitting)"
     if lever == "oda":
         return _empty_row(lever, target, method, "Korean ODA exists for 2019 only, so it is a country constant "
@@ -339,21 +335,3 @@ def _dml_row(panel, lever, target, seed, refs):
     return {"lever": lever, "target": target, "estimate": res.estimate, "ci_lo": res.ci_lo, "ci_hi": res.ci_hi,
             "n_treated": res.n_countries, "n_control": res.n_obs, "method": method, "pretrend_p": np.nan,
             "placebo_p": placebo, "assumptions": DML_ASSUMPTIONS, "verdict": verdict}
-
-
-def log_effects(result: EffectsResult) -> str:
-    """Log an :class:`EffectsResult` as an MLflow run of its own; return its run id."""
-    import mlflow
-
-    from hallyu_forecast import tracking
-    from hallyu_forecast.config import load_config
-
-    with tracking.run("effects", load_config(), run_name="effects", log_context=False) as active:
-        mlflow.log_params({"seed": result.seed, "n_rows": len(result.table)})
-        mlflow.log_metric("seconds", result.seconds)
-        for row in result.table.itertuples(index=False):
-            if np.isfinite(row.estimate):
-                mlflow.log_metric(f"{row.lever}.{row.target}.estimate", float(row.estimate))
-        tracking.log_frames(result.to_frames(), "effects")
-        mlflow.log_text(result.to_json(), "effects/effects.json")
-        return active.info.run_id

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from hallyu_forecast.causal.effects import CONTINUOUS_LEVERS, EVENT_LEVERS, EffectsResult, effects
+from hallyu_forecast.causal.effects import CONTINUOUS_LEVERS, EVENT_LEVERS, EffectsResult, _dml_row, effects
 from hallyu_forecast.causal.event_study import CausalError
+from hallyu_forecast.conventions import check_horizons
+from hallyu_forecast.inference import forecast, resolve_countries, resolve_model
+from hallyu_forecast.panel import load_dictionary, load_panel
 
 Z80, Z95 = 1.2815515655446004, 1.959963984540054
 
@@ -58,7 +61,6 @@ def _lever_of(column: str):
 
 def _settable(panel: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """Columns a scenario may set, with the range observed in the panel."""
-    from hallyu_forecast.panel import load_dictionary
 
     dictionary = load_dictionary()
     cols = [c for c in dictionary.loc[dictionary["role"] == "government_support", "name"] if c in panel.columns]
@@ -141,8 +143,6 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     >>> s = hf.simulate("MEX", {"wh_agreement": 1}, horizon=3)  # doctest: +SKIP
     >>> s.forecast[["horizon", "baseline", "scenario", "effect", "basis"]]  # doctest: +SKIP
     """
-    from hallyu_forecast.conventions import check_horizons
-    from hallyu_forecast.inference import forecast, resolve_countries, resolve_model
 
     (h_max,) = check_horizons([horizon])
     bundle = resolve_model(model)
@@ -235,7 +235,6 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
 
 def _trade_row(target: str, seed: int, panel) -> pd.Series | None:
     """DML estimate of trade intensity with its refutations (they decide credibility), cached."""
-    from hallyu_forecast.causal.effects import _dml_row
 
     key = ("trade_row", target, seed, id(panel))
     if key not in _CACHE:
@@ -258,11 +257,8 @@ def rank_levers(country: str, target: str = "youth_arrivals_per_capita", seed: i
         lever, column, estimate, ci_lo, ci_hi (log points of ``target``), estimate_pct, verdict,
         basis, credible, rank. Trade intensity is shown for a 10% rise in trade with Korea.
     """
-    from hallyu_forecast.inference import resolve_countries
 
     if panel is None:
-        from hallyu_forecast.panel import load_panel
-
         panel = load_panel()
     iso3 = resolve_countries(country, codes=panel["iso3"].unique())[0]
     rows_c = panel[panel["iso3"] == iso3]

@@ -8,6 +8,10 @@ from typing import Callable, Literal
 
 import pandas as pd
 
+from hallyu_forecast.errors import DataError
+from hallyu_forecast.sources._io import restore_hint
+from hallyu_forecast.sources._registry import resolve_data_dir
+
 Role = Literal["target", "government_support", "local_conditions", "regime", "key", "context"]
 ROLES: tuple[str, ...] = (
     "target",
@@ -89,15 +93,11 @@ class Source:
 
     def load(self, data_dir: str | Path | None = None) -> pd.DataFrame:
         """Read this source from ``data_dir`` (default: ``HALLYU_DATA_DIR`` or the cache)."""
-        from hallyu_forecast.sources import _check_output, resolve_data_dir
 
         folder = resolve_data_dir(data_dir) / self.name
-        from hallyu_forecast.errors import DataError
 
         missing = [f for f in self.files if not (folder / f.path).is_file()]
         if missing:
-            from hallyu_forecast.sources._io import restore_hint
-
             hints = sorted({restore_hint(self.name, f) for f in missing})
             raise DataError(
                 f"Source `{self.name}`: missing raw file(s) {[f.path for f in missing]} in {folder}. "
@@ -105,3 +105,37 @@ class Source:
             )
         frame = self.loader(folder)
         return _check_output(self, frame)
+
+
+def _check_output(source: Source, frame: pd.DataFrame) -> pd.DataFrame:
+    """Validate what a loader returned: keys, declared variables, no duplicates."""
+    keys = ["iso3"] if source.static else ["iso3", "year"]
+    names = [v.name for v in source.variables]
+    missing = [c for c in keys + names if c not in frame.columns]
+    if missing:
+        raise DataError(f"Source `{source.name}`: loader output lacks column(s) {missing}.")
+    extra = [c for c in frame.columns if c not in keys + names]
+    if extra:
+        raise DataError(
+            f"Source `{source.name}`: loader returned undeclared column(s) {extra}; "
+            "declare them as Variables so the data dictionary documents them."
+        )
+    frame = frame[keys + names].copy()
+    bad = frame["iso3"].isna() | ~frame["iso3"].astype(str).str.fullmatch(r"[A-Z]{3}")
+    if bad.any():
+        raise DataError(
+            f"Source `{source.name}`: invalid ISO3 key(s) {sorted(frame.loc[bad, 'iso3'].astype(str).unique())[:20]}."
+        )
+    dup = frame.duplicated(keys, keep=False)
+    if dup.any():
+        sample = frame.loc[dup, keys].drop_duplicates().head(10).to_dict("records")
+        raise DataError(
+            f"Source `{source.name}`: duplicate keys {keys}, e.g. {sample}. "
+            "Each country (and year) must appear once; aggregate or fix the mapping."
+        )
+    if not source.static:
+        frame["year"] = frame["year"].astype("int64")
+    for v in source.variables:
+        if v.role not in ROLES:
+            raise DataError(f"Source `{source.name}`: variable {v.name} has unknown role {v.role!r}.")
+    return frame.sort_values(keys).reset_index(drop=True)

@@ -7,7 +7,8 @@ from typing import Iterable
 
 import pandas as pd
 
-from hallyu_forecast.errors import DataError
+from hallyu_forecast.errors import DataError, DuplicateRowError, HallyuWarning
+from hallyu_forecast.sources._registry import SOURCE_NAMES, get_source
 
 
 def restore_hint(source: str, raw) -> str:
@@ -18,8 +19,6 @@ def restore_hint(source: str, raw) -> str:
         return (f"Re-download it with `hallyu-forecast data pull --source {source}` ({how}) or restore it "
                 "from the mirror (HALLYU_DATA_DIR).")
     if raw is not None and raw.from_pages:
-        from hallyu_forecast.sources import get_source
-
         home = get_source(source).homepage if source else ""
         return ("It is compiled by hand from public pages (each row cites its page URL) and has no download: "
                 "copy it from a hallyu_forecast data mirror (HALLYU_DATA_DIR, or `data pull --base-url "
@@ -30,7 +29,6 @@ def restore_hint(source: str, raw) -> str:
 
 def lookup_raw_file(path: Path):
     """``(source, RawFile)`` of a file inside a source folder of a data directory, or ``(None, None)``."""
-    from hallyu_forecast.sources import SOURCE_NAMES, get_source
 
     path = Path(path)
     for parent in path.parents:
@@ -104,8 +102,6 @@ def check_duplicate_rows(frame: pd.DataFrame, keys: Iterable[str], path: Path,
     DuplicateRowError: p.csv: 1 key(s) appear in rows with different values ...
     """
     import warnings
-
-    from hallyu_forecast.errors import DuplicateRowError, HallyuWarning
 
     keys = list(keys)
     dup = frame.duplicated(keys, keep=False)

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
 from hallyu_forecast.sources._io import read_rda
@@ -80,8 +81,6 @@ def _to_number(series: pd.Series, path: Path, column: str) -> pd.Series:
 
 
 def _map_codes(codes: pd.Series) -> pd.Series:
-    from hallyu_forecast.countries import to_iso3
-
     return to_iso3(codes, source="cepii", kind="iso3")
 
 

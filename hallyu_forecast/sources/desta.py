@@ -103,11 +103,11 @@ ACCESSIONS: dict[str, tuple[int, int]] = {"HRV": (815, 2013), "JPN": (1044, 2022
 COLUMNS = ["country1", "country2", "iso1", "iso2", "base_treaty", "year", "entryforceyear"]
 
 
-
 def _country_data_dir(folder: Path) -> Path | None:
     """Mirror holding countrycode/ and kdiplo/ for ``to_iso3``: the source's parent if it has them."""
     parent = Path(folder).parent
     return parent if (parent / "countrycode").is_dir() else None
+
 
 def _korea_dyads(folder: Path) -> pd.DataFrame:
     path = folder / DYADS_FILE

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
 from hallyu_forecast.sources._io import read_csv
@@ -130,7 +131,6 @@ def load(folder: Path) -> pd.DataFrame:
 
 def _cross_check(national: pd.DataFrame, path: Path) -> None:
     """The hand map must agree with what the country name resolves to."""
-    from hallyu_forecast.countries import to_iso3
 
     by_name = to_iso3(national["country"], source="hofstede", kind="name")
     disagree = national.loc[by_name.to_numpy() != national["iso3"].to_numpy(), ["ctr", "country", "iso3"]]

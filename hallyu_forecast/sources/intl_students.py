@@ -43,6 +43,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
 from hallyu_forecast.sources._io import read_csv
@@ -78,7 +79,6 @@ def _monthly(folder: Path, include_noncountry: bool = False) -> pd.DataFrame:
     Split rows and synonyms are summed. Only cells present in the file are returned (absent = 0).
     With ``include_noncountry=True`` the stateless/unknown categories are kept, with iso3 missing.
     """
-    from hallyu_forecast.countries import to_iso3
 
     path = Path(folder) / FILE
     raw = read_csv(path, columns=_COLUMNS, dtype={"country_kr": str, "iso3c": str, "visa": str})

@@ -87,11 +87,11 @@ VARIABLES = (
 )
 
 
-
 def _country_data_dir(folder: Path) -> Path | None:
     """Mirror holding countrycode/ and kdiplo/ for ``to_iso3``: the source's parent if it has them."""
     parent = Path(folder).parent
     return parent if (parent / "countrycode").is_dir() else None
+
 
 def _require_complete(frame: pd.DataFrame, column: str, path: Path) -> None:
     """A column that is never empty in the original: gaps mean a truncated/damaged file."""

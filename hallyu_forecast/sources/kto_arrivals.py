@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
 from hallyu_forecast.sources._io import read_csv, read_rda
@@ -84,8 +85,6 @@ def _country_data_dir(folder: Path) -> Path | None:
 
 
 def _map_countries(names: pd.Series, folder: Path) -> pd.Series:
-    from hallyu_forecast.countries import to_iso3
-
     unique = pd.Series(pd.unique(names.astype(object)), dtype=object)
     codes = to_iso3(unique, source=_SOURCE_NAME, data_dir=_country_data_dir(folder))
     return names.astype(object).map(dict(zip(unique, codes)))

@@ -36,9 +36,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError, UnknownCountryError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
 from hallyu_forecast.sources._io import read_csv, require_columns, require_rows
+from hallyu_forecast.sources.kpop_artists import validate_reviewed
 
 CHART = "all-weeks-countries.xlsx"
 TITLES_A = "netflix_titles.csv"
@@ -56,7 +58,6 @@ def title_key(title: object) -> str:
 
 def read_chart(folder: Path) -> pd.DataFrame:
     """The weekly Top 10 (all categories), validated; ``iso3`` added."""
-    from hallyu_forecast.countries import to_iso3
 
     path = Path(folder) / CHART
     try:
@@ -88,7 +89,6 @@ def read_chart(folder: Path) -> pd.DataFrame:
 
 def load_reviewed(path: str | Path | None = None) -> pd.DataFrame:
     """The reviewed title list (default: the packaged one); duplicates and bad yes/no raise with the line."""
-    from hallyu_forecast.sources.kpop_artists import validate_reviewed
 
     if path is None:
         with resources.files("hallyu_forecast.data").joinpath(REVIEWED_FILE).open("rb") as fh:

@@ -52,11 +52,11 @@ COLUMNS = ["country_kr", "sector", PROJECTS, "total_usd", "grant_usd"]
 VARIABLES = ("oda_2019_disbursed_usd", "oda_2019_grant_usd", "oda_2019_projects")
 
 
-
 def _country_data_dir(folder: Path) -> Path | None:
     """Mirror holding countrycode/ and kdiplo/ for ``to_iso3``: the source's parent if it has them."""
     parent = Path(folder).parent
     return parent if (parent / "countrycode").is_dir() else None
+
 
 def load(folder: Path) -> pd.DataFrame:
     """Return iso3 and 2019 ODA totals per recipient country (static)."""

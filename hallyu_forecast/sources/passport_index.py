@@ -95,11 +95,11 @@ COVID = "covid ban"
 VARIABLES = ("kor_visa_openness", "kor_covid_entry_ban", "kor_passport_access")
 
 
-
 def _country_data_dir(folder: Path) -> Path | None:
     """Mirror holding countrycode/ and kdiplo/ for ``to_iso3``: the source's parent if it has them."""
     parent = Path(folder).parent
     return parent if (parent / "countrycode").is_dir() else None
+
 
 def _ordinal(codes: pd.Series, year: int, path: Path, date: str) -> pd.Series:
     """Map one snapshot's codes to the ordinal scale; integer day counts (2020+) are visa-free."""

@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
 from hallyu_forecast.sources._io import read_csv
@@ -103,8 +104,6 @@ def load(folder: Path) -> pd.DataFrame:
     iso3 = pd.Series([code for _, code in special], index=raw.index, dtype="object")
     rest = raw.loc[~is_special, "state"]
     if len(rest):
-        from hallyu_forecast.countries import to_iso3
-
         iso3.loc[rest.index] = to_iso3(rest, source="religion", kind="cown").to_numpy()
     raw["iso3"] = iso3
     raw = raw.loc[raw["iso3"].notna()].copy()

@@ -33,8 +33,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError, UnknownCountryError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
+from hallyu_forecast.sources.kpop_artists import classify_artists, load_reviewed
 
 YEARS = tuple(range(2016, 2021))
 _REPO = "TTigre/SpotifyPreferenceMaps"
@@ -89,7 +91,6 @@ def read_year(path: Path) -> dict[str, dict[str, int]]:
 
 def resolve_markets(codes: list[str], path: Path, text: str | None = None) -> dict[str, str | None]:
     """Map chart market codes to ISO3 (``global`` -> None); unknown codes raise naming the line."""
-    from hallyu_forecast.countries import to_iso3
 
     mapped = {}
     for code in codes:
@@ -110,7 +111,6 @@ def resolve_markets(codes: list[str], path: Path, text: str | None = None) -> di
 
 def chart_entries(folder: Path) -> pd.DataFrame:
     """Long table of every chart file: iso3, year, artist, entries, korean, rule (global dropped)."""
-    from hallyu_forecast.sources.kpop_artists import classify_artists, load_reviewed
 
     folder = Path(folder)
     reviewed = load_reviewed()

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hallyu_forecast.countries import to_iso3
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.sources._base import RawFile, Source, Variable
 from hallyu_forecast.sources._io import read_csv
@@ -74,8 +75,6 @@ def _read(path: Path, name_cols: list[str]) -> pd.DataFrame:
 
 
 def _map(frame: pd.DataFrame, column: str, folder: Path) -> pd.DataFrame:
-    from hallyu_forecast.countries import to_iso3
-
     names = pd.Series(pd.unique(frame[column]), dtype=object)
     mapping = dict(zip(names, to_iso3(names, source=_SOURCE_NAME, data_dir=_country_data_dir(folder))))
     out = frame.assign(iso3=frame[column].map(mapping))
