@@ -36,7 +36,7 @@ from hallyu_forecast.causal.effects import EffectsResult
 from hallyu_forecast.errors import ConfigError, ModelError
 from hallyu_forecast.features import Specs, build_features, load_feature_specs
 from hallyu_forecast.forecaster import HallyuForecaster
-from hallyu_forecast.panel import load_panel
+from hallyu_forecast.panel import load_panel, panel_stamp
 
 DEFAULT_MODEL_DIR = Path(__file__).parent / "data" / "model"
 _VERSIONED = ("hallyu_forecast", "lightgbm", "scikit-learn", "pandas", "numpy")
@@ -56,7 +56,16 @@ class ModelBundle:
     effects: object | None = None  # hallyu_forecast.causal.effects.EffectsResult on the training panel
 
     def load_panel(self) -> pd.DataFrame:
-        return self.panel if self.panel is not None else load_panel()
+        """The bundle's own panel, else the default panel, read once while its file is unchanged
+        (``predict`` answers from features cached per panel object; do not modify it in place)."""
+        if self.panel is not None:
+            return self.panel
+        stamp = panel_stamp()
+        cached = self.__dict__.get("_default_panel")
+        if cached is None or cached[0] != stamp:
+            cached = (stamp, load_panel())
+            self.__dict__["_default_panel"] = cached
+        return cached[1]
 
     def features(self, panel: pd.DataFrame, origins, horizons=None, countries=None):
         """Design matrix for this model (its specs and target) from ``panel``."""

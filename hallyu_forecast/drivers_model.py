@@ -524,8 +524,18 @@ def decompose(model: DriversModel, rows: pd.DataFrame, observed: pd.DataFrame, l
     training rows (the spread and importances are measured on them).
     """
     target = model.target_
-    phi_o, base, refit_o = model.contributions(observed, refits=True)
-    phi_r, _, refit_r = model.contributions(rows, refits=True)
+    # The observed rows are (nearly always) a subset of the rows explained: TreeSHAP runs once on
+    # their union and each set takes its rows, so no country-year is decomposed twice.
+    both = pd.concat([rows, observed], ignore_index=True)
+    key = pd.MultiIndex.from_frame(both[["iso3", "year"]].astype({"year": "int64"}))
+    first = ~key.duplicated()
+    union = both[first].reset_index(drop=True)
+    where = pd.Series(np.arange(len(union)), index=key[first])
+    take_r = where.reindex(key[:len(rows)]).to_numpy()
+    take_o = where.reindex(key[len(rows):]).to_numpy()
+    phi_u, base, refit_u = model.contributions(union, refits=True)
+    phi_r, refit_r = phi_u[take_r], [(p[take_r], b) for p, b in refit_u]
+    phi_o, refit_o = phi_u[take_o], [(p[take_o], b) for p, b in refit_u]
     feats = model.features_
     iso_o = observed["iso3"].to_numpy()
     split, groups_out = [], []

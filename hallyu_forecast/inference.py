@@ -8,6 +8,8 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+import weakref
 from pathlib import Path
 from typing import Iterable
 
@@ -91,6 +93,34 @@ def _check_horizon(horizon, allowed) -> list[int]:
     return list(values)
 
 
+_FEATURES: dict = {}  # (bundle id, panel id, origin, horizons) -> (bundle ref, panel ref, FeatureMatrix)
+
+
+def _features_at(bundle, panel: pd.DataFrame, origin: int, horizons: tuple[int, ...]):
+    """Every place's features at ``origin``, built once per (bundle, panel, origin, horizons).
+
+    Features are computed from the whole panel whatever the countries asked for (cross-country
+    features need every country), so one matrix serves every call; a warm ``predict`` then costs
+    a LightGBM pass instead of two feature builds. Entries die with their panel or bundle (weak
+    references), so a new panel object is never answered from an old one's matrix.
+    """
+    key = (id(bundle), id(panel), origin, horizons)
+    hit = _FEATURES.get(key)
+    if hit is not None and hit[0]() is bundle and hit[1]() is panel:
+        return hit[2]
+    fm = bundle.features(panel, origins=[origin], horizons=list(horizons))
+    for stale in [k for k, v in _FEATURES.items() if v[0]() is None or v[1]() is None]:
+        del _FEATURES[stale]
+    if len(_FEATURES) >= 16:
+        _FEATURES.pop(next(iter(_FEATURES)))
+    _FEATURES[key] = (weakref.ref(bundle), weakref.ref(panel), fm)
+    return fm
+
+
+def _subset(fm, mask):
+    return dataclasses.replace(fm, frame=fm.frame[mask].reset_index(drop=True))
+
+
 def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None) -> pd.DataFrame:
     """Forecast from ``panel`` with ``bundle`` (shared by :func:`predict` and the MLflow pyfunc)."""
 
@@ -112,13 +142,13 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
         raise ConfigError(f"`origin` must be a year with target data ({first}-{last}). Got {origin!r}.")
     table = load_countries()
     codes = sorted(set(panel["iso3"]) - {"KOR"}) if countries is None else resolve_countries(countries, panel["iso3"])
-    fm = bundle.features(panel, origins=[int(origin)], horizons=horizons, countries=codes)
+    every = _features_at(bundle, panel, int(origin), tuple(horizons))
+    fm = every if countries is None else _subset(every, every.frame["iso3"].isin(codes).to_numpy())
     out = model.predict(fm)
     out = out[out["model"] != "none"].reset_index(drop=True)
     # applicability domain (issue 8): drop uninhabited / covariate-less places, flag extrapolations
-
-    every = bundle.features(panel, origins=[int(origin)], horizons=horizons[:1])
-    domain = frame_domain(every.frame, every.roles, panel, origins=[int(origin)])
+    first_h = every.frame["horizon"] == horizons[0]
+    domain = frame_domain(every.frame[first_h].reset_index(drop=True), every.roles, panel, origins=[int(origin)])
     check_alone(domain, None if countries is None else codes, "forecast")
     out = drop_excluded(out, domain).reset_index(drop=True)
     if countries is not None:

@@ -220,6 +220,17 @@ def load_panel(path: str | Path | None = None) -> pd.DataFrame:
                         "or reinstall the package.") from None
 
 
+def panel_stamp() -> tuple:
+    """What identifies the panel :func:`load_panel` would read now (file, size, modification time):
+    a cache of the loaded panel is valid while this stays the same."""
+    source = Path(str(_embedded("panel.parquet")))
+    try:
+        info = source.stat()
+    except OSError:
+        return (str(source), None, None)
+    return (str(source), info.st_size, info.st_mtime_ns)
+
+
 def load_dictionary() -> pd.DataFrame:
     """Data dictionary of the embedded panel: name, source, unit, description, role."""
     with _embedded("dictionary.csv").open(encoding="utf-8") as fh:

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
+import shutil
+import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 import pandas as pd
 
 from hallyu_forecast import tracking
 from hallyu_forecast.bundle import ModelBundle, spec_files
-from hallyu_forecast.causal.effects import effects
+from hallyu_forecast.bundle_parts import load_drivers, save_drivers
+from hallyu_forecast.causal.effects import EffectsResult, effects
 from hallyu_forecast.drivers import drivers
 from hallyu_forecast.errors import ConfigError
 from hallyu_forecast.evaluation import backtest
@@ -56,22 +62,100 @@ def backtest_metrics(result) -> dict[str, float]:
     return metrics
 
 
-def fit_drivers(bundle, panel: pd.DataFrame, say: Callable[[str], None]) -> None:
-    """Fit the drivers model of every target and explain()'s refits once; keep them with ``bundle`` (issue 8)."""
+def _drivers_job(panel: pd.DataFrame, folder: str) -> float:
+    """Worker: fit the drivers model of every target on ``panel``; write it to ``folder`` (no pickle)."""
+    start = time.perf_counter()
+    save_drivers(drivers(panel=panel), folder)
+    return time.perf_counter() - start
 
-    start = time.perf_counter()
-    bundle.drivers = drivers(panel=panel)
-    say(f"drivers model ({', '.join(bundle.drivers.targets)}) fitted in {time.perf_counter() - start:.1f}s")
-    start = time.perf_counter()
-    bundle.explain_refits = fit_refits(bundle, panel=panel)  # explain()'s refits, once, kept with the model
-    say(f"explanation refits (horizon 1) fitted in {time.perf_counter() - start:.1f}s")
 
+def _effects_job(panel: pd.DataFrame, folder: str) -> float:
+    """Worker: the causal estimates on ``panel``, written to ``folder/effects.json``."""
     start = time.perf_counter()
-    # the causal estimates depend on the panel only; kept with the model so that the report and the
-    # what-if scenarios read them instead of re-running a minute of bootstraps
-    bundle.effects = effects(panel=panel)
-    say(f"causal effects ({len(bundle.effects.table)} lever x target rows) estimated in "
-        f"{time.perf_counter() - start:.1f}s")
+    effects(panel=panel).save(folder)
+    return time.perf_counter() - start
+
+
+def jobs() -> int:
+    """Worker processes for train's independent stages: ``HALLYU_JOBS`` or the machine's cores (at most 2).
+
+    The drivers model and the causal estimates depend on the panel only, so they run in worker
+    processes while the main process backtests and fits the forecaster (every LightGBM model here
+    uses one thread, so the processes do not oversubscribe the cores). ``HALLYU_JOBS=1`` runs
+    everything in this process, one stage after another; the results are the same either way.
+    """
+    text = os.environ.get("HALLYU_JOBS", "")
+    if text:
+        if not text.isdigit() or int(text) < 1:
+            raise ConfigError(f"`HALLYU_JOBS` must be an integer greater than 0. Got {text!r}.")
+        return int(text)
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+class _Stages:
+    """Runs train's panel-only stages (drivers, effects) in worker processes, or inline with one job."""
+
+    def __init__(self, panel: pd.DataFrame, say: Callable[[str], None], enabled: bool):
+        self.panel, self.say, self.enabled = panel, say, enabled
+        self.timings: dict[str, float] = {}
+        self._pool = self._tmp = None
+        self._futures = {}
+        if enabled and jobs() > 1:
+            self._tmp = tempfile.TemporaryDirectory(prefix="hallyu_train_")
+            # spawn, not fork: LightGBM's OpenMP state does not survive a fork safely
+            self._pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+            for name, job in (("drivers", _drivers_job), ("effects", _effects_job)):
+                folder = os.path.join(self._tmp.name, name)
+                os.makedirs(folder)
+                self._futures[name] = (self._pool.submit(job, panel, folder), folder)
+
+    def collect(self, bundle) -> None:
+        """Attach drivers and effects to ``bundle`` (waiting for the workers, or computing them now)."""
+        if not self.enabled:
+            return
+        try:
+            for name, job in (("drivers", _drivers_job), ("effects", _effects_job)):
+                if name in self._futures:
+                    future, folder = self._futures[name]
+                    start = time.perf_counter()
+                    seconds = future.result()
+                    waited = time.perf_counter() - start
+                else:
+                    folder = tempfile.mkdtemp(prefix=f"hallyu_{name}_")
+                    seconds = job(self.panel, folder)
+                    waited = seconds
+                self.timings[name] = seconds
+                self.timings[f"{name}_wait"] = waited
+                if name == "drivers":
+                    bundle.drivers = load_drivers(folder)
+                    self.say(f"drivers model ({', '.join(bundle.drivers.targets)}) fitted in {seconds:.1f}s")
+                else:
+                    # the causal estimates depend on the panel only; kept with the model so that the report
+                    # and the what-if scenarios read them instead of re-running a minute of bootstraps
+                    bundle.effects = EffectsResult.load(folder)
+                    self.say(f"causal effects ({len(bundle.effects.table)} lever x target rows) estimated in "
+                             f"{seconds:.1f}s")
+                if name not in self._futures:
+                    shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def fit_explain_refits(bundle, panel: pd.DataFrame, say: Callable[[str], None]) -> float:
+    """explain()'s refits, fitted once and kept with the model."""
+    start = time.perf_counter()
+    bundle.explain_refits = fit_refits(bundle, panel=panel)
+    seconds = time.perf_counter() - start
+    say(f"explanation refits (horizon 1) fitted in {seconds:.1f}s")
+    return seconds
 
 
 def log_drivers(result) -> None:
@@ -109,21 +193,43 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
     spec_files(cfg.specs())  # a target CSV the model could not carry fails now, not after fitting
     panel = load_panel()
 
+    timings: dict[str, float] = {}
+
     def work():
         result = None
-        if run_backtest:
+        stages = _Stages(panel, say, enabled=drivers)  # drivers + effects start in workers now
+        try:
+            if run_backtest:
+                start = time.perf_counter()
+                result = backtest(cfg, panel=panel, progress=say)
+                timings["backtest"] = time.perf_counter() - start
+                say(f"backtest done in {timings['backtest']:.1f}s")
             start = time.perf_counter()
-            result = backtest(cfg, panel=panel, progress=say)
-            say(f"backtest done in {time.perf_counter() - start:.1f}s")
-        start = time.perf_counter()
-        bundle = fit_final(cfg, panel)
-        say(f"final model fitted in {time.perf_counter() - start:.1f}s")
-        if drivers:
-            fit_drivers(bundle, panel, say)
+            bundle = fit_final(cfg, panel)
+            timings["final fit"] = time.perf_counter() - start
+            say(f"final model fitted in {timings['final fit']:.1f}s")
+            if drivers:
+                timings["explain refits"] = fit_explain_refits(bundle, panel, say)
+                stages.collect(bundle)
+                for name in ("drivers", "effects"):
+                    timings[name] = stages.timings[name]
+                    timings[f"waiting for {name}"] = stages.timings[f"{name}_wait"]
+        finally:
+            stages.close()
         return result, bundle
 
+    def where_the_time_went(total: float) -> None:
+        parallel = drivers and jobs() > 1
+        parts = [f"{k} {v:.1f}s" for k, v in timings.items() if not k.startswith("waiting")]
+        waited = sum(v for k, v in timings.items() if k.startswith("waiting"))
+        note = (f" (drivers and effects ran in worker processes beside the rest; {waited:.1f}s spent waiting "
+                "for them)") if parallel else ""
+        say(f"time: {total:.1f}s wall; " + ", ".join(parts) + note)
+
+    started = time.perf_counter()
     if not track:
         result, bundle = work()
+        where_the_time_went(time.perf_counter() - started)
         return bundle, result, None
     import mlflow
 
@@ -140,5 +246,8 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
         if bundle.effects is not None:
             tracking.log_frames(bundle.effects.to_frames(), "effects")
 
+        start = time.perf_counter()
         uri = tracking.log_model(bundle, panel, predict_rows, register=register, alias=alias)
+        timings["log model"] = time.perf_counter() - start
+    where_the_time_went(time.perf_counter() - started)
     return bundle, result, uri
