@@ -377,7 +377,7 @@ def test_print_brief_fits_in_two_pages(shipped):
 
 def test_report_cli_tracks_only_when_asked(monkeypatch, tmp_path):
     """`report` never starts MLflow (and so never creates ./mlruns) unless --track is given."""
-    import hallyu_forecast.report as report
+    import hallyu_forecast.commands as commands
     from hallyu_forecast.cli import main
 
     calls = []
@@ -388,7 +388,8 @@ def test_report_cli_tracks_only_when_asked(monkeypatch, tmp_path):
         out.write_text("<!DOCTYPE html>", encoding="utf-8")
         return out
 
-    monkeypatch.setattr(report, "build_report", fake_build_report)
+    # commands imports build_report at module level, so the CLI's name is the one to replace
+    monkeypatch.setattr(commands, "build_report", fake_build_report)
     monkeypatch.chdir(tmp_path)
     assert main(["report", "--out", "r.html"]) == 0
     assert main(["report", "--out", "r.html", "--no-track"]) == 0
