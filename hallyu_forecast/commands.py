@@ -10,7 +10,7 @@ from hallyu_forecast import tracking
 from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, save_bundle
 from hallyu_forecast.config import load_config
 from hallyu_forecast.drivers import drivers
-from hallyu_forecast.errors import ConfigError
+from hallyu_forecast.errors import ConfigError, HallyuError
 from hallyu_forecast.evaluation import backtest
 from hallyu_forecast.explanation import explain
 from hallyu_forecast.inference import predict
@@ -159,15 +159,32 @@ def _drivers(args) -> int:
     start = time.perf_counter()
     result = drivers(target=args.target or None, folds=args.folds, n_refits=args.n_refits, model=args.model,
                      horizon=args.horizon)
+    # every --country answers in both outputs (names resolved once, before the tables are printed)
+    per_country = {}
+    for name in args.country or []:
+        for target in result.targets:
+            try:
+                text = result.format_country(name, target)
+                rows = result.country(name, target)
+            except HallyuError as exc:  # e.g. no value for this target: say so, per target
+                if "Unknown country" in str(exc) or "ambiguous" in str(exc) or len(result.targets) == 1:
+                    raise
+                text, rows = f"{name}: {exc}", None
+            key = str(rows["iso3"].iloc[0]) if rows is not None else str(name)
+            per_country.setdefault(key, {})[target] = {
+                "text": text, "rows": [] if rows is None else rows.to_dict("records")}
     if args.out:
         result.save(args.out)
     if args.json:
-        print(json.dumps(result.to_json(), indent=1, default=str))
+        out = result.to_json()
+        if per_country:
+            out["countries"] = per_country
+        print(json.dumps(out, indent=1, default=str))
         return 0
     print(result.format())
-    for iso3 in args.country or []:
-        for target in result.targets:
-            print(result.format_country(iso3, target))
+    for targets in per_country.values():
+        for item in targets.values():
+            print(item["text"])
     for name, why in result.meta.get("skipped", {}).items():
         print(f"note: skipped {name}: {why}")
     if args.out:

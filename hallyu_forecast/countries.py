@@ -18,6 +18,7 @@ every unresolved value with its source, so nothing is dropped silently.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 import unicodedata
@@ -28,7 +29,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from hallyu_forecast.errors import DataError, UnknownCountryError
+from hallyu_forecast.errors import ConfigError, DataError, InputTypeError, UnknownCountryError
 from hallyu_forecast.sources import resolve_data_dir
 from hallyu_forecast.sources._io import read_csv, read_rda
 
@@ -217,3 +218,243 @@ def known_iso3(data_dir: str | Path | None = None) -> frozenset[str]:
     """Every ISO3 code the resolver knows (countries and territories)."""
 
     return _resolver(resolve_data_dir(data_dir)).iso3
+
+
+# --------------------------------------------------------------------------------------------
+# The user-facing country resolver (CLI, API, report): one place, package data only (works offline).
+#
+# Sources, all shipped in hallyu_forecast/data: ``countries.csv`` (the panel's table: iso3, name,
+# name_ko), ``country_names.csv`` (ISO2 and the English names of the countrycode concordance, written
+# by :func:`write_name_table` from the raw mirror), ``country_aliases.csv`` (the names the raw files
+# use) and ``report_search_names.csv`` (common English short forms, one URL each).
+
+#: English-name columns of the countrycode concordance copied into ``country_names.csv``.
+NAME_TABLE_COLUMNS = ("country.name.en", "iso.name.en", "un.name.en", "cldr.name.en", "cldr.short.en",
+                      "cldr.variant.en", "cow.name", "p4.name", "vdem.name")
+NAME_TABLE_FILE = "country_names.csv"
+
+
+def _fold(value: object) -> str:
+    """Key of a user-typed name: accents and case ignored, no spaces or punctuation ("Türkiye" -> "turkiye")."""
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", str(value)))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    return re.sub(r"[\s.,'’`\-_()&/]+", "", text).replace("saint", "st")
+
+
+def _short_forms(name: str) -> set[str]:
+    """Short forms a reader would type for a long name: "Congo (the)" and "Congo - Kinshasa" -> "Congo",
+    "Myanmar (Burma)" -> "Myanmar". Shared short forms ("Congo", "Korea") become ambiguous."""
+    out = set()
+    bare = re.sub(r"\s*\([^)]*\)", "", name).strip()
+    if bare and bare != name:
+        out.add(bare)
+    if " - " in name:
+        out.add(name.split(" - ")[0].strip())
+    return out
+
+
+def name_table(data_dir: str | Path | None = None, countries: Iterable[str] | None = None) -> pd.DataFrame:
+    """ISO2 and English names per ISO3 from the countrycode concordance (what ``country_names.csv`` holds).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        Raw data mirror holding ``countrycode/`` (default: ``HALLYU_DATA_DIR``).
+    countries : iterable of str, optional
+        ISO3 codes to keep (default: those of the packaged ``countries.csv``).
+
+    Returns
+    -------
+    DataFrame
+        iso3, kind (``iso2`` or the concordance column), name; sorted, without duplicates.
+    """
+    root = resolve_data_dir(data_dir)
+    codelist = read_rda(root / "countrycode" / "codelist.rda", "codelist",
+                       columns=["iso3c", "iso2c", *NAME_TABLE_COLUMNS])
+    keep = set(countries) if countries is not None else set(_package_table("countries.csv")["iso3"])
+    rows = []
+    for rec in codelist.to_dict("records"):
+        iso3 = rec["iso3c"]
+        if not isinstance(iso3, str) or iso3 not in keep:
+            continue
+        for kind in ("iso2c", *NAME_TABLE_COLUMNS):
+            value = rec.get(kind)
+            if isinstance(value, str) and value.strip():
+                rows.append((iso3, "iso2" if kind == "iso2c" else kind, value.strip()))
+    table = pd.DataFrame(rows, columns=["iso3", "kind", "name"]).drop_duplicates(["iso3", "name"])
+    return table.sort_values(["iso3", "kind", "name"]).reset_index(drop=True)
+
+
+def write_name_table(data_dir: str | Path | None = None, dest: str | Path | None = None) -> Path:
+    """Write :func:`name_table` to ``dest`` (default the package's ``data/country_names.csv``)."""
+    path = Path(dest) if dest is not None else Path(__file__).parent / "data" / NAME_TABLE_FILE
+    name_table(data_dir).to_csv(path, index=False, lineterminator="\n")
+    return path
+
+
+def _package_table(name: str) -> pd.DataFrame:
+    with resources.files("hallyu_forecast.data").joinpath(name).open(encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=str, keep_default_na=False)
+
+
+@dataclass(frozen=True)
+class CountryIndex:
+    """Every name and code the resolver knows: folded key -> ISO3 candidates, and ISO3 -> display name."""
+
+    keys: dict[str, frozenset[str]]
+    display: dict[str, str]
+    names: dict[str, frozenset[str]]  # iso3 -> every name (for the report's search)
+
+
+@functools.lru_cache(maxsize=1)
+def country_index() -> CountryIndex:
+    """The resolver's tables, built once per process from package data (no raw mirror needed)."""
+    table = _package_table("countries.csv")
+    display = dict(zip(table["iso3"], table["name"]))
+    names: dict[str, set[str]] = {}
+    codes: dict[str, set[str]] = {}
+
+    def add(iso3: str, name: str) -> None:
+        if iso3 and name and iso3 not in MARKERS:
+            names.setdefault(iso3, set()).add(name)
+
+    for row in table.itertuples(index=False):
+        add(row.iso3, row.name)
+        add(row.iso3, row.name_ko)
+    try:
+        extra = _package_table(NAME_TABLE_FILE)
+    except FileNotFoundError:  # pragma: no cover - a broken install
+        extra = pd.DataFrame(columns=["iso3", "kind", "name"])
+    for row in extra.itertuples(index=False):
+        if row.kind == "iso2":
+            codes.setdefault(_fold(row.name), set()).add(row.iso3)
+        else:
+            add(row.iso3, row.name)
+    aliases = _package_table("country_aliases.csv")
+    for row in aliases.itertuples(index=False):
+        if row.kind.strip() in ("", "name"):  # iso3/iso2 rows are legacy codes of one source, not names
+            add(row.iso3.strip(), row.alias)
+    for row in _package_table("report_search_names.csv").itertuples(index=False):
+        add(row.iso3.strip(), row.alias)
+
+    keys: dict[str, set[str]] = {}
+    for iso3, items in names.items():
+        keys.setdefault(_fold(iso3), set()).add(iso3)
+        for name in items:
+            keys.setdefault(_fold(name), set()).add(iso3)
+    for iso3, items in names.items():
+        for name in items:
+            for short in _short_forms(name):
+                keys.setdefault(_fold(short), set()).add(iso3)
+    for key, isos in codes.items():  # ISO2 only where no name or ISO3 has the same key
+        keys.setdefault(key, set()).update(isos)
+    return CountryIndex({k: frozenset(v) for k, v in keys.items() if k},
+                        display, {k: frozenset(v) for k, v in names.items()})
+
+
+def _label(iso3: str, display: dict[str, str]) -> str:
+    return f"{iso3} ({display[iso3]})" if iso3 in display else iso3
+
+
+def resolve_country(value: object, codes: Iterable[str] | None = None, what: str = "`countries`") -> str:
+    """One country name or code -> ISO3.
+
+    Accepts ISO3 and ISO2 codes, English names in common spellings and short forms ("Myanmar",
+    "Hong Kong", "DR Congo", "UK", "Türkiye", "Viet Nam"), the names the raw files use, and Korean
+    names; case and accents are ignored.
+
+    Parameters
+    ----------
+    value : str
+        What the user typed.
+    codes : iterable of str, optional
+        ISO3 codes allowed (e.g. the countries of the panel in use; codes in it are accepted as
+        typed, so synthetic panels work); default every country of the package's table.
+    what : str
+        How the argument is named in messages.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputTypeError
+        ``value`` is not a string.
+    ConfigError
+        Unknown (with close names when there are some), ambiguous (listing the candidates,
+        e.g. "Congo": COD, COG), or a known country that is not in ``codes``.
+    """
+    if not isinstance(value, str):
+        raise InputTypeError(f"{what} must be an ISO3 code or English name (a string). Got "
+                             f"{type(value).__name__} {value!r}; write e.g. 'JPN'.")
+    index = country_index()
+    allowed = set(codes) if codes is not None else set(index.display)
+    text = value.strip()
+    if text.upper() in allowed:
+        return text.upper()
+    hits = index.keys.get(_fold(text), frozenset())
+    if len(hits) > 1:
+        listed = ", ".join(_label(c, index.display) for c in sorted(hits))
+        raise ConfigError(f"Country {value!r} is ambiguous: it may mean {listed}. Give the ISO3 code.")
+    if len(hits) == 1:
+        (iso3,) = hits
+        if iso3 in allowed:
+            return iso3
+        raise ConfigError(f"{_label(iso3, index.display)} (from {value!r}) has no data in the panel in use; "
+                          "see hallyu_forecast.load_countries().")
+    raise ConfigError(f"Unknown country {value!r}. Use ISO3 codes such as 'MEX' or English names of countries "
+                      f"in the panel; see hallyu_forecast.load_countries().{_suggest(text, index)}")
+
+
+def _suggest(text: str, index: CountryIndex) -> str:
+    key = _fold(text)
+    if len(key) < 4:
+        return ""
+    close = difflib.get_close_matches(key, [k for k in index.keys if len(k) >= 4], n=3, cutoff=0.8)
+    isos = sorted({c for k in close for c in index.keys[k]})
+    return f" Did you mean {', '.join(_label(c, index.display) for c in isos)}?" if isos else ""
+
+
+def resolve_countries(countries, codes: Iterable[str] | None = None, destination: str | None = "KOR",
+                      what: str = "`countries`") -> list[str]:
+    """ISO3 codes, in the order given without repeats, from names or codes (see :func:`resolve_country`).
+
+    ``countries`` is one string or an iterable of strings. ``destination`` (Korea) is refused as an
+    origin; an empty selection is an error. Every unknown value is named in one message.
+
+    Examples
+    --------
+    >>> resolve_countries(["Viet Nam", "jp", "Türkiye", "DR Congo"])
+    ['VNM', 'JPN', 'TUR', 'COD']
+    """
+    if countries is None:
+        raise ConfigError(f"{what} is None: name at least one country (an ISO3 code or English name).")
+    if isinstance(countries, str):
+        values = [countries]
+    elif isinstance(countries, (bytes, int, float, bool)) or not isinstance(countries, Iterable):
+        raise InputTypeError(f"{what} must be an ISO3 code or English name (a string), or a list of them. "
+                             f"Got {type(countries).__name__} {countries!r}; write e.g. 'JPN' or ['JPN', 'MEX'].")
+    else:
+        values = list(countries)
+    allowed = None if codes is None else set(codes)
+    if destination and allowed is not None:
+        allowed.add(destination)
+    out, unknown = [], []
+    for value in values:
+        try:
+            out.append(resolve_country(value, allowed, what))
+        except ConfigError as exc:
+            if not str(exc).startswith("Unknown country"):
+                raise
+            unknown.append(value)
+    if unknown:
+        if len(unknown) == 1:
+            resolve_country(unknown[0], allowed, what)  # raises with its suggestion
+        raise ConfigError(f"Unknown country {', '.join(repr(u) for u in unknown)}. Use ISO3 codes such as 'MEX' or "
+                          "English names of countries in the panel; see hallyu_forecast.load_countries().")
+    if destination and destination in out:
+        raise ConfigError(f"Korea is the destination, not an origin country: remove '{destination}'.")
+    if not out:
+        raise ConfigError(f"{what} is empty: name at least one country, or pass None for all.")
+    return list(dict.fromkeys(out))

@@ -76,8 +76,9 @@ from sklearn.base import BaseEstimator
 
 from hallyu_forecast.config import ExperimentConfig, load_config
 from hallyu_forecast.conventions import COVID_YEARS
+from hallyu_forecast.countries import resolve_country
 from hallyu_forecast.domain import applicability, populated
-from hallyu_forecast.errors import ConfigError, DataError, DomainError, ModelError
+from hallyu_forecast.errors import ConfigError, DataError, DomainError, InputTypeError, ModelError
 from hallyu_forecast.evaluation import _continents, bootstrap_ratio, country_folds, evaluate_new_markets
 from hallyu_forecast.features import build_features, load_feature_specs
 from hallyu_forecast.forecaster import HallyuForecaster, pooled_drift, training_rows
@@ -650,6 +651,9 @@ class DriversResult:
     def _target(self, target: str | None) -> str:
         if target is None:
             return self.targets[0]
+        if not isinstance(target, str):
+            raise InputTypeError(f"`target` must be a target name (a string) such as {self.targets[0]!r}. "
+                                 f"Got {type(target).__name__} {target!r}.")
         if target not in self.targets:
             raise ConfigError(f"Target `{target}` is not in this drivers result; it has {self.targets}.")
         return target
@@ -658,10 +662,18 @@ class DriversResult:
         """The decomposition of one country's level (latest observed year by default)."""
         target = self._target(target)
         c = self.frames["countries"]
-        c = c[(c["target"] == target) & (c["iso3"] == str(iso3).upper())]
+        # names and ISO2 too ("Viet Nam", "VN"), through the one country resolver
+        iso3 = resolve_country(iso3, codes=set(c["iso3"]) | set(self.frames["domain"]["iso3"]), what="`iso3`")
+        c = c[(c["target"] == target) & (c["iso3"] == iso3)]
+        if year is not None and not c.empty:
+            years = sorted(int(y) for y in c["year"].unique())
+            if isinstance(year, bool) or not isinstance(year, numbers.Integral) or int(year) not in years:
+                span = f"{years[0]}-{years[-1]}" if years else "none"
+                raise ConfigError(f"`year` must be a year of {iso3}'s decomposition for `{target}` ({span}). "
+                                  f"Got {year!r}.")
         if c.empty:
             dom = self.frames["domain"]
-            dom = dom[(dom["target"] == target) & (dom["iso3"] == str(iso3).upper())]
+            dom = dom[(dom["target"] == target) & (dom["iso3"] == iso3)]
             if len(dom) and dom["status"].iloc[0] == "excluded":
                 raise DomainError(f"No drivers explanation for {iso3}: {dom['domain'].iloc[0]} "
                                   "(see hallyu_forecast.domain).")

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlparse
 
+from hallyu_forecast.countries import resolve_countries as _resolve_countries
 from hallyu_forecast.errors import ConfigError, InputTypeError, PreflightError
-from hallyu_forecast.panel import DESTINATION, default_panel_dir, load_countries
+from hallyu_forecast.panel import DESTINATION, default_panel_dir
 from hallyu_forecast.sources import default_cache_dir, resolve_data_dir
 
 #: URL schemes (before any ``+driver``) accepted for an Optuna RDB storage.
@@ -379,30 +380,15 @@ def check_cli_args(args) -> None:
 
 
 def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str]:
-    """ISO3 codes from ISO3 codes or English names (case-insensitive), validated.
+    """ISO3 codes from codes or names, validated: a thin alias of
+    :func:`hallyu_forecast.countries.resolve_countries` (the one resolver of the CLI, API and report:
+    ISO3, ISO2, English names and short forms, raw-file names; case and accents ignored; ambiguous
+    names list the candidates).
 
     ``codes`` are the ISO3 codes allowed (e.g. the countries of the panel in use); default the
     embedded country table. Korea, the destination, is refused; an empty selection is an error.
     """
-
     countries = check_countries(countries)  # 392 or [392] -> InputTypeError, not a TypeError deep inside
-    table = load_countries()
-    known = set(codes) if codes is not None else set(table["iso3"])
-    by_name = {str(n).casefold(): c for n, c in zip(table["name"], table["iso3"]) if c in known}
-    out, unknown = [], []
-    for value in countries:
-        key = str(value).strip()
-        if key.upper() in known or key.upper() == DESTINATION:
-            out.append(key.upper())
-        elif key.casefold() in by_name:
-            out.append(by_name[key.casefold()])
-        else:
-            unknown.append(key)
-    if unknown:
-        raise ConfigError(f"Unknown country {', '.join(repr(u) for u in unknown)}. Use ISO3 codes such as "
-                          "'MEX' or English names of countries in the panel; see hallyu_forecast.load_countries().")
-    if DESTINATION in out:
-        raise ConfigError("Korea is the destination, not an origin country: remove 'KOR'.")
-    if not out:
-        raise ConfigError("`countries` is empty: name at least one country, or pass None for all.")
-    return list(dict.fromkeys(out))
+    if countries is None:
+        raise ConfigError("`countries` is None here: name at least one country (an ISO3 code or English name).")
+    return _resolve_countries(countries, codes=codes, destination=DESTINATION)
