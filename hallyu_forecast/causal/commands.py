@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from hallyu_forecast.causal.api import effects
-from hallyu_forecast.causal.scenarios import parse_changes, simulate
+from hallyu_forecast.causal.scenarios import describe_change, parse_changes, simulate
 
 
 def _print(frame) -> None:
@@ -20,10 +20,16 @@ def _effects(args) -> int:
     if args.json:
         print(res.to_json())
         return 0
-    cols = ["lever", "target", "estimate", "estimate_pct", "ci_lo", "ci_hi", "n_treated", "n_control",
-            "pretrend_p", "placebo_p", "verdict"]
+    cols = ["lever", "target", "estimate", "ci_lo", "ci_hi", "estimate_pct", "ci_lo_pct", "ci_hi_pct", "n_treated",
+            "n_control", "pretrend_p", "placebo_p", "verdict"]
     _print(res.table[cols])
-    print(f"\nmethods: {'; '.join(sorted(set(res.table['method'])))}")
+    print("\nestimate, ci_lo, ci_hi: log points of the target (95% interval); *_pct: the same in percent of the "
+          "target, 100 * (exp(x) - 1).")
+    for row in res.table.itertuples(index=False):
+        if str(row.verdict).startswith("not estimable"):  # the reason is kept in `assumptions`
+            why = str(row.assumptions).removeprefix("not estimable: ")
+            print(f"not estimable: {row.lever} x {row.target}: {why}")
+    print(f"methods: {'; '.join(sorted(set(res.table['method'])))}")
     for note in res.notes:
         print(f"note: {note}")
     print(f"({res.seconds:.1f} s, seed {res.seed})")
@@ -34,14 +40,18 @@ def _whatif(args) -> int:
     scen = simulate(args.country, parse_changes(args.set), horizon=args.horizon, seed=args.seed)
     if args.json:
         out = {k: json.loads(v.to_json(orient="records")) for k, v in scen.to_frames().items()}
-        print(json.dumps({"country": scen.country, "changes": scen.changes, **out}, indent=1))
+        print(json.dumps({"country": scen.country, "changes": scen.changes, "units": scen.units, **out}, indent=1))
         return 0
     frame = scen.forecast
     _print(frame[["iso3", "horizon", "target_year", "baseline", "baseline_lower", "baseline_upper", "scenario",
                   "scenario_lower", "scenario_upper", "effect", "effect_lo", "effect_hi", "effect_pct"]])
+    print(f"changes: {'; '.join(describe_change(c, v, scen.units.get(c, '')) for c, v in scen.changes.items())}")
+    print("baseline/scenario/effect: log points of the model's target (80% intervals; effect 95%); effect_pct: "
+          "the effect in percent of the target, 100 * (exp(effect) - 1).")
     print(f"basis: {frame['basis'].iloc[0]}")
     print("\nlevers ranked for this country (largest credible effect, i.e. 95% lower bound, first):")
     _print(scen.levers[["rank", "lever", "estimate", "ci_lo", "ci_hi", "estimate_pct", "credible", "verdict"]])
+    print("estimate, ci_lo, ci_hi: log points (95%); estimate_pct: percent.")
     return 0
 
 

@@ -13,7 +13,9 @@ labelled *associational* (how the model responds, not what the policy would caus
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,7 @@ import pandas as pd
 from hallyu_forecast.causal.effects import CONTINUOUS_LEVERS, EVENT_LEVERS, EffectsResult, _dml_row, effects
 from hallyu_forecast.causal.event_study import CausalError
 from hallyu_forecast.conventions import check_horizons
+from hallyu_forecast.errors import InputTypeError
 from hallyu_forecast.inference import forecast, resolve_countries, resolve_model
 from hallyu_forecast.panel import load_dictionary, load_panel
 
@@ -41,12 +44,16 @@ class Scenario:
         The changes applied (column -> value).
     levers : DataFrame
         Levers ranked for the country (see :func:`rank_levers`).
+    units : dict
+        Column -> its unit as the data dictionary states it ("1/0" for a binary lever, "current
+        US$" for trade ...), so a printed change says what its number means.
     """
 
     country: str
     changes: dict
     forecast: pd.DataFrame
     levers: pd.DataFrame
+    units: dict = field(default_factory=dict)
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         return {"scenario": self.forecast, "levers": self.levers}
@@ -68,6 +75,44 @@ def _settable(panel: pd.DataFrame) -> dict[str, tuple[float, float]]:
     return {c: (float(panel[c].min()), float(panel[c].max())) for c in cols}
 
 
+#: Data-dictionary unit of a binary (0/1) lever such as ``wh_agreement``, ``kcc_present``, ``fta_in_force``.
+BINARY_UNIT = "1/0"
+
+
+def lever_units(columns) -> dict[str, str]:
+    """Column -> unit from the data dictionary ("1/0", "current US$", "ordinal 0-3", ...)."""
+    dictionary = load_dictionary().set_index("name")["unit"].to_dict()
+    return {c: str(dictionary.get(c, "")) for c in columns}
+
+
+def describe_change(column: str, value: float, unit: str) -> str:
+    """``wh_agreement=1 (0/1 lever: 1 = in place)``, ``kor_trade_usd=4e+10 (current US$)``."""
+    if unit == BINARY_UNIT:
+        return f"{column}={value:g} (0/1 lever: 1 = in place, 0 = not)"
+    return f"{column}={value:g} ({unit})" if unit else f"{column}={value:g}"
+
+
+def check_change_values(changes) -> dict[str, float]:
+    """``changes`` is a mapping of column name -> number; returns it with float values.
+
+    Raises :class:`~hallyu_forecast.errors.InputTypeError` naming the entry ("`changes['wh_agreement']`
+    must be a number ...") instead of the ValueError ``float('yes')`` would raise deep inside.
+    """
+    if not isinstance(changes, Mapping):
+        raise InputTypeError(f"`changes` must be a dict of panel column -> number, e.g. {{'kcc_present': 1}}. "
+                             f"Got {type(changes).__name__} {changes!r}.")
+    out = {}
+    for key, value in changes.items():
+        if not isinstance(key, str):
+            raise InputTypeError(f"`changes` keys must be panel column names (strings), e.g. 'kcc_present'. "
+                                 f"Got {type(key).__name__} {key!r}.")
+        if not isinstance(value, numbers.Real) or not np.isfinite(float(value)):
+            raise InputTypeError(f"`changes['{key}']` must be a number (0 or 1 for a 0/1 lever such as "
+                                 f"wh_agreement). Got {type(value).__name__} {value!r}.")
+        out[key] = float(value)
+    return out
+
+
 def parse_changes(items) -> dict[str, float]:
     """``["kcc_present=1", ...]`` -> ``{"kcc_present": 1.0}``; bad syntax raises CausalError."""
     out = {}
@@ -87,10 +132,14 @@ def _check_changes(changes: dict, panel: pd.DataFrame, iso3: str, origin: int) -
         raise CausalError("`changes` is empty: give at least one column=value, e.g. {'kcc_present': 1}.")
     settable = _settable(panel)
     row = panel[(panel["iso3"] == iso3) & (panel["year"] == origin)]
+    units = lever_units(changes)
     for col, value in changes.items():
         if col not in settable:
             raise CausalError(f"`{col}` cannot be set in a scenario; use a government-support column such as "
                               f"{sorted(settable)[:8]} ...")
+        if units[col] == BINARY_UNIT and value not in (0.0, 1.0):
+            # a partial value would silently get the full effect of adoption (the estimate is of 0 -> 1)
+            raise CausalError(f"`{col}` is a 0/1 lever (1 = in place, 0 = not): set it to 0 or 1. Got {value:g}.")
         lo, hi = settable[col]
         if not (lo <= value <= hi):
             raise CausalError(f"`{col}={value:g}` is outside the column's range [{lo:g}, {hi:g}] in the panel; "
@@ -151,7 +200,7 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     horizons = list(range(1, h_max + 1))
     base = forecast(bundle, panel, countries=[iso3], horizon=horizons)
     origin = int(base["origin"].iloc[0])
-    changes = {str(k): float(v) for k, v in dict(changes).items()}
+    changes = check_change_values(changes)
     _check_changes(changes, panel, iso3, origin)
     causal, assoc, trade = {}, {}, None
     for col, value in changes.items():
@@ -191,7 +240,7 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     var = np.zeros(len(out))
     basis = []
     if assoc:
-        basis.append(f"associational (predictive model re-run with {', '.join(f'{k}={v:g}' for k, v in assoc.items())})")
+        basis.append(f"association (predictive model re-run with {', '.join(f'{k}={v:g}' for k, v in assoc.items())})")
     for col, (lv, res) in causal.items():
         dyn = res.event_time[(res.event_time["lever"] == lv.name) & (res.event_time["target"] == bundle.target)]
         dyn = dyn.set_index("event_time")
@@ -205,14 +254,15 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
                 est, se = float(row["estimate"]), float(overall_se)
             effect[i] += est
             var[i] += se ** 2
-        basis.append(f"causal ({col}: event study of {lv.name}, verdict: {row['verdict']})")
+        basis.append(f"{_causal_label(row['verdict'])} ({col}: event study of {lv.name}, verdict: {row['verdict']})")
     if trade is not None:
         # DML: one log point of trade per capita moves the target by theta; population is held fixed.
         row, dlog = trade
         se = (row["ci_hi"] - row["ci_lo"]) / (2 * Z95)
         effect = effect + dlog * row["estimate"]
         var = var + (dlog * se) ** 2
-        basis.append(f"causal (kor_trade_usd: double ML of trade_intensity, {dlog:+.3f} log points of trade, "
+        basis.append(f"{_causal_label(row['verdict'])} (kor_trade_usd: double ML of trade_intensity, "
+                     f"{dlog:+.3f} log points of trade, "
                      f"verdict: {row['verdict']})")
     sd = np.sqrt(var)
     scen_pred = base["prediction"].to_numpy() + effect
@@ -230,7 +280,18 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     levers = (rank_levers(iso3, target=bundle.target, seed=seed, panel=panel, origin=origin) if rank
               else pd.DataFrame(columns=["lever", "column", "estimate", "ci_lo", "ci_hi", "verdict", "basis",
                                          "estimate_pct", "credible", "rank"]))
-    return Scenario(iso3, changes, out.reset_index(drop=True), levers)
+    return Scenario(iso3, changes, out.reset_index(drop=True), levers, lever_units(changes))
+
+
+def _causal_label(verdict: str) -> str:
+    """"causal", or "causal (pre-trends fail)" / "causal (not credible)" when a check failed: an
+    estimate that failed its pre-trend test is not a clean causal answer, and the basis says so."""
+    text = str(verdict)
+    if "pre-trends rejected" in text:
+        return "causal (pre-trends fail)"
+    if "not credible" in text or "refutation failed" in text:
+        return "causal (not credible)"
+    return "causal"
 
 
 def _trade_row(target: str, seed: int, panel) -> pd.Series | None:
