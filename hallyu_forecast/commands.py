@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from hallyu_forecast.drivers import drivers
 from hallyu_forecast.errors import ConfigError, HallyuError
 from hallyu_forecast.evaluation import backtest
 from hallyu_forecast.explanation import explain
-from hallyu_forecast.inference import predict
+from hallyu_forecast.inference import predict, resolve_model
+from hallyu_forecast.logs import step
 from hallyu_forecast.report import build_report, forecast_size
+from hallyu_forecast.target_units import ARRIVALS_COLUMNS, target_units
 from hallyu_forecast.tracking import registered_version, ui_command
 from hallyu_forecast.training import backtest_metrics, train
 from hallyu_forecast.tuning import read_params, tune
@@ -31,8 +34,9 @@ def _train(args) -> int:
 
     if args.alias and not args.register:
         raise ConfigError("`--alias` needs `--register NAME` (an alias points at a registered model version).")
+    # progress lines go to stderr (logs.step; the CLI sends them there), as the README says
     bundle, result, uri = train(cfg, params=params, register=args.register, run_backtest=not args.no_backtest,
-                                track=not args.no_track, progress=print, drivers=not args.no_drivers,
+                                track=not args.no_track, progress=step, drivers=not args.no_drivers,
                                 alias=args.alias)
     if result is not None:
         print()
@@ -105,24 +109,28 @@ def _predict(args) -> int:
     import pandas as pd
 
     horizons = args.horizon or [1]
-    out = predict(countries=args.country, horizon=horizons, origin=args.origin, model=args.model)
+    bundle = resolve_model(args.model)  # once: its target's spec gives the units printed below
+    units = target_units(bundle.specs.targets[bundle.target])
+    out = predict(countries=args.country, horizon=horizons, origin=args.origin, model=bundle)
+    # natural-unit (persons) columns only where the target's spec defines the conversion
+    out = out.drop(columns=[c for c in ARRIVALS_COLUMNS if c not in units.natural_columns])
     if args.csv:
         out.to_csv(args.csv, index=False)
-        print(f"Wrote {len(out)} forecasts to {args.csv}")
-        return 0
+        # with --json too, stdout is the JSON alone: the confirmation goes to stderr
+        print(f"Wrote {len(out)} forecasts to {args.csv}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(out.to_json(orient="records", indent=1, force_ascii=False))
+    if args.csv or args.json:
         return 0
     show = out[["iso3", "country", "origin", "target_year", "prediction", "lower", "upper",
-                "prediction_arrivals", "lower_arrivals", "upper_arrivals", "model"]].copy()
-    for col in ("prediction_arrivals", "lower_arrivals", "upper_arrivals"):
+                *units.natural_columns, "model"]].copy()
+    for col in units.natural_columns:
         show[col] = show[col].round(-1)
     show["domain"] = out["domain"].str.split(" \\(").str[0]  # issue 8: flag extrapolations (reason in --json)
     with pd.option_context("display.width", 200, "display.max_rows", 400, "display.max_columns", 20):
         print(show.to_string(index=False, float_format=lambda v: f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}"))
     notes = sorted(set(out["note"]))
-    print("\nprediction/lower/upper: log youth (0-30) arrivals per 100k population, 80% interval; "
-          "*_arrivals: persons (population known at the origin).")
+    print(f"\n{units.legend()}")
     for note in notes:
         print(f"note: {note}")
     return 0
@@ -175,6 +183,12 @@ def _drivers(args) -> int:
                 "text": text, "rows": [] if rows is None else rows.to_dict("records")}
     if args.out:
         result.save(args.out)
+    if args.csv:
+        table = result.frames["countries"]
+        if per_country:
+            table = table[table["iso3"].isin(list(per_country))]
+        table.to_csv(args.csv, index=False)
+        print(f"Wrote {len(table)} decomposition rows to {args.csv}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         out = result.to_json()
         if per_country:
@@ -235,8 +249,8 @@ def register(sub) -> None:
     p.add_argument("--origin", type=_origin_arg, help="forecast origin year, or a year-month YYYY-MM for an "
                    "in-year nowcast (default: latest year with data)")
     p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--csv", help="write all columns to this CSV file")
+    p.add_argument("--json", action="store_true", help="print the forecasts as JSON records (with --csv: both)")
+    p.add_argument("--csv", help="write all columns to this CSV file (with --json: both are written)")
     p.set_defaults(func=_predict)
 
     p = sub.add_parser("explain", help="grouped SHAP attribution table for countries")
@@ -255,7 +269,9 @@ def register(sub) -> None:
     p.add_argument("--model", help="bundle folder or MLflow model URI whose stored drivers models to reuse")
     p.add_argument("--horizon", type=int, help=argparse_suppress())
     p.add_argument("--out", help="folder for the result tables (parquet + JSON)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--json", action="store_true", help="machine-readable output (with --csv: both are written)")
+    p.add_argument("--csv", help="write the country decompositions (every country, or those of --country) to this "
+                   "CSV file; with --json both are written")
     p.set_defaults(func=_drivers)
 
     p = sub.add_parser("report", help="self-contained HTML report for policy analysts")

@@ -291,8 +291,32 @@ def read_user_target(path: str | Path, countries: Iterable[str], base: Path | No
     return pd.DataFrame({"iso3": frame["iso3"], "year": years.astype("int64"), "value": values.astype("float64")})
 
 
+def check_panel_columns(panel: pd.DataFrame, target: TargetSpec | None = None,
+                        features: Iterable[FeatureSpec] = ()) -> None:
+    """Every panel column the target and features read is in ``panel`` (else one DataError naming
+    the column, who needs it and the fix, instead of a bare ``KeyError: 'population'`` deep inside)."""
+    need: dict[str, str] = {"iso3": "the panel keys", "year": "the panel keys"}
+    if target is not None and not target.file:
+        for key in ("numerator", "denominator"):
+            col = getattr(target, key)
+            if col:
+                need.setdefault(col, f"target `{target.name}` ({key})")
+    for f in features:
+        for col in f.columns:
+            need.setdefault(col, f"feature `{f.name}`")
+        if f.transform in ("per_capita", "per_100", "log_per_capita"):
+            need.setdefault("population", f"feature `{f.name}` (per capita)")
+    missing = [c for c in need if c not in panel.columns]
+    if missing:
+        listed = ", ".join(f"`{c}` (needed by {need[c]})" for c in missing[:5])
+        raise DataError(f"The panel has no column {listed}. Rebuild the panel with `hallyu-forecast data build` "
+                        "(or point HALLYU_PANEL_DIR at a complete one), or remove what needs the column from the "
+                        "feature specs.")
+
+
 def target_series(panel: pd.DataFrame, spec: TargetSpec, base: Path | None = None) -> pd.Series:
     """The target on the model scale, indexed like ``panel`` (NaN where unknown)."""
+    check_panel_columns(panel, spec)
     if spec.file:
         user = read_user_target(spec.file, panel["iso3"].unique(), base=base, transform=spec.transform,
                                 min_value=spec.min_value)
@@ -514,6 +538,7 @@ def build_features(
     if not horizons or horizons[0] < 1:
         raise ConfigError(f"`horizons` must be integers greater than 0. Got {horizons}.")
 
+    check_panel_columns(panel, tspec, specs.features)
     panel = panel.sort_values(["iso3", "year"]).reset_index(drop=True)
     years = panel["year"]
     all_years = np.arange(int(years.min()), int(years.max()) + 1)

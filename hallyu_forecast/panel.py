@@ -69,9 +69,30 @@ KEEP_BACKUPS = 5
 def _embedded(name: str):
     # HALLYU_PANEL_DIR points every panel reader at a folder written by `data build`
     folder = os.environ.get(PANEL_DIR_ENV)
-    if folder and (Path(folder).expanduser() / name).is_file():
-        return Path(folder).expanduser() / name
+    if folder:
+        return panel_dir_file(Path(folder).expanduser(), name)
     return resources.files("hallyu_forecast.data").joinpath(name)
+
+
+def panel_dir_file(folder: Path, name: str = "panel.parquet") -> Path:
+    """``folder / name`` for the folder named by ``HALLYU_PANEL_DIR``, checked: a folder the user
+    named that is missing, empty or without the file is an error, never a silent fallback to the
+    embedded panel (answers from the wrong panel look right)."""
+    unset = f"or unset {PANEL_DIR_ENV} to use the embedded panel"
+    if not folder.exists():
+        raise DataError(f"{PANEL_DIR_ENV}={folder} does not exist. Build a panel there with "
+                        f"`hallyu-forecast data build` (it writes to {PANEL_DIR_ENV}), {unset}.")
+    if not folder.is_dir():
+        raise DataError(f"{PANEL_DIR_ENV}={folder} is a file, not a folder. Point it at the folder written by "
+                        f"`hallyu-forecast data build`, {unset}.")
+    if not (folder / "panel.parquet").is_file():
+        state = "is empty" if not any(folder.iterdir()) else "holds no panel.parquet"
+        raise DataError(f"{PANEL_DIR_ENV}={folder} {state}. Build a panel there with `hallyu-forecast data build`, "
+                        f"{unset}.")
+    if not (folder / name).is_file():
+        raise DataError(f"{PANEL_DIR_ENV}={folder} has panel.parquet but no {name}: `hallyu-forecast data build` "
+                        f"writes both; rebuild the panel there, {unset}.")
+    return folder / name
 
 
 def _data_home() -> Path:
@@ -218,6 +239,10 @@ def load_panel(path: str | Path | None = None) -> pd.DataFrame:
     except FileNotFoundError:
         raise DataError(f"Panel file {source} not found. Run `hallyu-forecast data build` "
                         "or reinstall the package.") from None
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError: a damaged or non-parquet file
+        raise DataError(f"Panel file {source} cannot be read as Parquet ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0][:160] if str(exc) else 'no detail'}). Rebuild it with "
+                        "`hallyu-forecast data build`, or reinstall the package for the embedded panel.") from None
 
 
 def panel_stamp() -> tuple:

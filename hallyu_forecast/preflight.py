@@ -19,6 +19,7 @@ PreflightError: Optuna storage `notaurl://x` has an unknown scheme `notaurl` ...
 from __future__ import annotations
 
 import os
+import socket
 import stat
 import tempfile
 from pathlib import Path
@@ -26,8 +27,8 @@ from typing import Iterable
 from urllib.parse import urlparse
 
 from hallyu_forecast.countries import resolve_countries as _resolve_countries
-from hallyu_forecast.errors import ConfigError, InputTypeError, PreflightError
-from hallyu_forecast.panel import DESTINATION, default_panel_dir
+from hallyu_forecast.errors import ConfigError, DataError, InputTypeError, PreflightError
+from hallyu_forecast.panel import DESTINATION, PANEL_DIR_ENV, default_panel_dir, panel_dir_file
 from hallyu_forecast.sources import default_cache_dir, resolve_data_dir
 
 #: URL schemes (before any ``+driver``) accepted for an Optuna RDB storage.
@@ -227,8 +228,10 @@ def check_tracking_uri(uri: str | None = None) -> str:
         _check_db_file(uri, what)
     elif scheme in ("http", "https"):
         _check_network_url(uri, what, fix)
+        check_reachable(uri, what)
     elif base in MLFLOW_DB_SCHEMES[1:]:
         _check_network_url(uri, what, fix)
+        check_reachable(uri, what)
     elif scheme == "databricks" or scheme.startswith("databricks"):
         pass
     else:
@@ -317,6 +320,55 @@ def check_model_ref(model: str | None) -> str | None:
     return text
 
 
+#: Seconds to wait for a TCP connection to a tracking server before giving up (a live server answers
+#: in milliseconds; MLflow's own retries would take minutes).
+CONNECT_TIMEOUT = 3.0
+_DEFAULT_PORTS = {"http": 80, "https": 443, "postgresql": 5432, "mysql": 3306, "mssql": 1433}
+
+
+def check_reachable(uri: str, what: str = "MLFLOW_TRACKING_URI", timeout: float = CONNECT_TIMEOUT) -> None:
+    """A network URI's host accepts a TCP connection within ``timeout`` seconds (else PreflightError).
+
+    Only opens and closes a socket: no request is sent, so nothing is logged on the server.
+    """
+    parsed = urlparse(uri)
+    scheme = parsed.scheme.lower().split("+", 1)[0]
+    host, port = parsed.hostname, parsed.port or _DEFAULT_PORTS.get(scheme)
+    if not host or not port:
+        return
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or type(exc).__name__)
+        raise PreflightError(f"{what} `{uri}`: cannot connect to {host}:{port} ({reason}; waited at most "
+                             f"{timeout:g} s). Start the tracking server, point {what} at a running one, or "
+                             "pass --no-track.") from None
+
+
+def check_panel_dir() -> Path | None:
+    """``HALLYU_PANEL_DIR``, when set, names a folder holding a readable panel (checked up front:
+    an empty or missing folder is an error, never a silent fallback to the embedded panel)."""
+    folder = os.environ.get(PANEL_DIR_ENV)
+    if not folder:
+        return None
+    try:
+        panel = panel_dir_file(Path(folder).expanduser())
+    except DataError as exc:
+        raise PreflightError(str(exc)) from None
+    return check_input_file(panel, what=f"The panel of {PANEL_DIR_ENV}", kind="parquet")
+
+
+def check_bundle_out(path: str | os.PathLike, what: str = "--out") -> Path:
+    """A folder a model bundle will be written to: writable, and if it exists, empty or a bundle
+    (save_bundle replaces a bundle, and refuses anything else: say so before training, not after)."""
+    target = check_output_dir(path, what=what)
+    if target.is_dir() and not (target / "meta.json").is_file() and any(target.iterdir()):
+        raise PreflightError(f"{what} {target} exists and holds files but no model bundle (meta.json); it would be "
+                             "refused after training. Choose a new or empty folder, or an existing bundle to replace.")
+    return target
+
+
 # ------------------------------------------------------------------------------ the CLI's checks
 def _panel_dir_default() -> Path:
     return default_panel_dir()
@@ -331,6 +383,10 @@ def check_cli_args(args) -> None:
     """
     command = getattr(args, "command", None)
     tracked = not getattr(args, "no_track", True)
+    sub = getattr(args, "data_command", None)
+    # `data build` without --out writes to HALLYU_PANEL_DIR (it may not exist yet); `pull` reads no panel
+    if not (command == "data" and (sub == "pull" or (sub == "build" and not getattr(args, "out", None)))):
+        check_panel_dir()
     if command == "data":
         sub = getattr(args, "data_command", None)
         if sub == "pull":
@@ -355,7 +411,7 @@ def check_cli_args(args) -> None:
         if args.params:
             check_input_file(args.params, what="--params", kind="json")
         if args.out:
-            check_output_dir(args.out, what="--out")
+            check_bundle_out(args.out, what="--out")
         if args.save_default:
             check_output_dir(Path(__file__).parent / "data" / "model",
                              what="--save-default (the package's model folder)")
@@ -368,9 +424,9 @@ def check_cli_args(args) -> None:
             check_output_file(args.out, what="--out", create_parent=True, example="params.json")
         else:
             check_output_dir("tuned", what="The default parameter folder (./tuned; --out to change)")
-    elif command == "predict":
-        if args.csv:
-            check_output_file(args.csv, what="--csv", example="forecasts.csv")
+    elif command in ("predict", "drivers"):
+        if getattr(args, "csv", None):
+            check_output_file(args.csv, what="--csv", example=f"{command}.csv")
     elif command == "report":
         check_output_file(args.out, what="--out", create_parent=True, example="report.html")
     if command in ("predict", "explain", "report"):

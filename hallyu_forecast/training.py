@@ -23,6 +23,7 @@ from hallyu_forecast.evaluation import backtest
 from hallyu_forecast.explanation import fit_refits
 from hallyu_forecast.inference import predict_rows
 from hallyu_forecast.panel import load_panel, panel_metadata
+from hallyu_forecast.preflight import check_tracking_uri
 
 
 def with_params(cfg, params: dict | None):
@@ -191,6 +192,8 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
     say = progress or (lambda _text: None)
     cfg = with_params(cfg, params)
     spec_files(cfg.specs())  # a target CSV the model could not carry fails now, not after fitting
+    if track:
+        check_tracking_uri()  # an unreachable server fails in seconds, before minutes of fitting
     panel = load_panel()
 
     timings: dict[str, float] = {}

@@ -21,7 +21,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     0: ("_version", "errors", "conventions", "schema", "logs"),
     1: ("countries", "sources", "fetch"),
     2: ("panel", "monthly", "index", "measurement", "preflight", "panel_build"),
-    3: ("features", "domain"),
+    3: ("features", "domain", "target_units"),
     4: ("forecaster", "baselines", "config", "evaluation", "drivers_model", "episodes", "recovery",
         "new_markets", "momentum", "causal.event_study", "causal.dml", "causal.effects", "attribution"),
     5: ("bundle", "bundle_parts", "tracking"),
