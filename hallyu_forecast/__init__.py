@@ -18,8 +18,10 @@ no side effects:
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from hallyu_forecast._version import __version__
+from hallyu_forecast.argcheck import checked
 
 _LAZY = {
     "load_panel": "hallyu_forecast.panel",
@@ -51,6 +53,8 @@ __all__ = ["__version__", *_LAZY]
 def __getattr__(name: str):
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
+        if inspect.isfunction(value):  # wrong argument types -> InputTypeError naming the argument
+            value = checked(value)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'hallyu_forecast' has no attribute {name!r}")

@@ -15,6 +15,7 @@ from typing import Iterable
 
 import pandas as pd
 
+from hallyu_forecast.argcheck import checked
 from hallyu_forecast.bundle import DEFAULT_MODEL_DIR
 from hallyu_forecast.bundle_parts import has_drivers, load_drivers, save_drivers  # noqa: F401 - re-exported
 from hallyu_forecast.drivers_model import (  # noqa: F401 - re-exported: the public names of the model module
@@ -92,9 +93,10 @@ class _CallableModule(types.ModuleType):
     """
 
     def __call__(self, *args, **kwargs) -> DriversResult:
-        return run(*args, **kwargs)
+        return _checked_run(*args, **kwargs)  # wrong argument types -> InputTypeError naming the argument
 
 
+_checked_run = checked(run)
 sys.modules[__name__].__class__ = _CallableModule
 _CallableModule.__call__.__doc__ = run.__doc__
 drivers = sys.modules[__name__]

@@ -36,7 +36,7 @@ from sklearn.base import clone
 
 from hallyu_forecast.baselines import PersistenceDrift, make_baseline
 from hallyu_forecast.config import COVID_YEARS, ExperimentConfig, load_config
-from hallyu_forecast.errors import DataError
+from hallyu_forecast.errors import DataError, InputTypeError
 from hallyu_forecast.forecaster import (
     NewMarketModel,
     interval_columns,
@@ -218,6 +218,8 @@ def backtest(config_or_path: ExperimentConfig | str | None = None, panel: pd.Dat
         series is too short to backtest).
     """
     started = time.perf_counter()
+    if fm is not None and not isinstance(getattr(fm, "frame", None), pd.DataFrame):
+        raise InputTypeError(f"`fm` must be a FeatureMatrix from hallyu_forecast.build_features(). Got {type(fm).__name__}.")
     cfg = config_or_path if isinstance(config_or_path, ExperimentConfig) else load_config(config_or_path)
     say = progress or (lambda _: None)
     if panel is None and fm is None:

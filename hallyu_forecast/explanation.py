@@ -779,7 +779,7 @@ def _draw_rows(refit: int, contrib: pd.DataFrame, rows: pd.DataFrame, role_of, g
 # -------------------------------------------------------------------------------- explain()
 def explain(model=None, countries: str | Iterable[str] | None = None, years: int | Iterable[int] | None = None,
             horizon: int = 1, n_refits: int = 20, *, uncertainty: str = "subsample", level: float = 0.9,
-            panel: pd.DataFrame | None = None, specs=None, include_new_markets: bool = True,
+            panel: pd.DataFrame | None = None, specs: Specs | str | Path | None = None, include_new_markets: bool = True,
             random_state: int = 0) -> Explanation:
     """Explain forecasts with SHAP, grouped by feature group and by role (computed once).
 

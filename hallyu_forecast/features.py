@@ -34,6 +34,7 @@ import pandas as pd
 from hallyu_forecast.errors import ConfigError, DataError
 from hallyu_forecast.monthly import annual_month_features, load_monthly
 from hallyu_forecast.panel import load_countries, load_dictionary, load_panel
+from hallyu_forecast.preflight import check_countries
 from hallyu_forecast.schema import check_unique_keys
 from hallyu_forecast.sources._io import read_csv
 
@@ -526,6 +527,7 @@ def build_features(
     >>> fm.frame[["iso3", "origin", "target_year", "y", "y_origin"]].head()  # doctest: +SKIP
     """
 
+    countries = check_countries(countries)  # 'JPN' or ['JPN'], never the letters of a string
     if panel is None:
         panel = load_panel()
     if not isinstance(specs, Specs):

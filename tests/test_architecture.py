@@ -18,7 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hallyu_forecast"
 
 # layer -> module name prefixes (a module belongs to the first layer one of whose prefixes it matches)
 LAYERS: dict[int, tuple[str, ...]] = {
-    0: ("_version", "errors", "conventions", "schema", "logs"),
+    0: ("_version", "errors", "conventions", "schema", "logs", "argcheck"),
     1: ("countries", "sources", "fetch"),
     2: ("panel", "monthly", "index", "measurement", "preflight", "panel_build"),
     3: ("features", "domain", "target_units"),

@@ -6,6 +6,8 @@ an artefact concern (:func:`hallyu_forecast.tracking.log_effects`); this module 
 
 from __future__ import annotations
 
+from typing import Iterable
+
 import pandas as pd
 
 from hallyu_forecast.causal.effects import EffectsResult
@@ -13,8 +15,8 @@ from hallyu_forecast.causal.effects import effects as estimate_effects
 from hallyu_forecast.tracking import log_effects
 
 
-def effects(levers=None, targets=None, seed: int = 0, panel: pd.DataFrame | None = None, n_boot: int = 999,
-            n_placebo: int = 199, dml: bool = True, track: bool = False) -> EffectsResult:
+def effects(levers: str | Iterable[str] | None = None, targets: str | Iterable[str] | None = None, seed: int = 0,
+            panel: pd.DataFrame | None = None, n_boot: int = 999, n_placebo: int = 199, dml: bool = True, track: bool = False) -> EffectsResult:
     """Causal effects of Korea's policy levers on the Hallyu targets (see
     :func:`hallyu_forecast.causal.effects.effects` for the methods and parameters).
 
