@@ -283,7 +283,7 @@ def check_base_url(url: str | None) -> str | None:
     return str(url)
 
 
-def check_countries(countries) -> list[str] | None:
+def check_countries(countries, what: str = "`countries`") -> list[str] | None:
     """``countries`` is None, one string, or an iterable of strings (ISO3 codes or names).
 
     Numbers are refused (``392`` is Japan's ISO numeric code, but a number is ambiguous: say 'JPN').
@@ -293,12 +293,12 @@ def check_countries(countries) -> list[str] | None:
     if isinstance(countries, str):
         return [countries]
     if isinstance(countries, (bytes, int, float, bool)) or not isinstance(countries, Iterable):
-        raise InputTypeError(f"`countries` must be an ISO3 code or English name (a string), or a list of them. "
+        raise InputTypeError(f"{what} must be an ISO3 code or English name (a string), or a list of them. "
                              f"Got {type(countries).__name__} {countries!r}; write e.g. 'JPN' or ['JPN', 'MEX'].")
     values = list(countries)
     bad = [v for v in values if not isinstance(v, str)]
     if bad:
-        raise InputTypeError(f"`countries` must hold strings (ISO3 codes or English names). Got "
+        raise InputTypeError(f"{what} must hold strings (ISO3 codes or English names). Got "
                              f"{', '.join(f'{type(v).__name__} {v!r}' for v in bad[:5])}; write e.g. 'JPN'.")
     return values
 
@@ -435,7 +435,7 @@ def check_cli_args(args) -> None:
         check_tracking_uri()
 
 
-def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str]:
+def resolve_countries(countries, codes: Iterable[str] | None = None, what: str = "`countries`") -> list[str]:
     """ISO3 codes from codes or names, validated: a thin alias of
     :func:`hallyu_forecast.countries.resolve_countries` (the one resolver of the CLI, API and report:
     ISO3, ISO2, English names and short forms, raw-file names; case and accents ignored; ambiguous
@@ -444,7 +444,7 @@ def resolve_countries(countries, codes: Iterable[str] | None = None) -> list[str
     ``codes`` are the ISO3 codes allowed (e.g. the countries of the panel in use); default the
     embedded country table. Korea, the destination, is refused; an empty selection is an error.
     """
-    countries = check_countries(countries)  # 392 or [392] -> InputTypeError, not a TypeError deep inside
+    countries = check_countries(countries, what)  # 392 or [392] -> InputTypeError, not a TypeError deep inside
     if countries is None:
-        raise ConfigError("`countries` is None here: name at least one country (an ISO3 code or English name).")
-    return _resolve_countries(countries, codes=codes, destination=DESTINATION)
+        raise ConfigError(f"{what} is None here: name at least one country (an ISO3 code or English name).")
+    return _resolve_countries(countries, codes=codes, destination=DESTINATION, what=what)

@@ -196,7 +196,7 @@ def simulate(country: str, changes: dict, horizon: int = 3, seed: int = 0, model
     (h_max,) = check_horizons([horizon])
     bundle = resolve_model(model)
     panel = bundle.load_panel()
-    iso3 = resolve_countries(country, codes=panel["iso3"].unique())[0]
+    iso3 = resolve_countries(country, codes=panel["iso3"].unique(), what="`country`")[0]
     horizons = list(range(1, h_max + 1))
     base = forecast(bundle, panel, countries=[iso3], horizon=horizons)
     origin = int(base["origin"].iloc[0])
@@ -321,7 +321,7 @@ def rank_levers(country: str, target: str = "youth_arrivals_per_capita", seed: i
 
     if panel is None:
         panel = load_panel()
-    iso3 = resolve_countries(country, codes=panel["iso3"].unique())[0]
+    iso3 = resolve_countries(country, codes=panel["iso3"].unique(), what="`country`")[0]
     rows_c = panel[panel["iso3"] == iso3]
     origin = int(rows_c["year"].max()) if origin is None else origin
     now = rows_c[rows_c["year"] <= origin].ffill().iloc[-1]
