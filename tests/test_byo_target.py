@@ -105,4 +105,4 @@ def test_a_target_file_outside_the_features_folder_fails_before_training(tmp_pat
     out = _cli("train", "--experiment", "my_experiment.toml", "--no-backtest", "--no-track", cwd=tmp_path)
     assert out.returncode == 2
     assert "target `fans`: file `../fans.csv` is outside the features folder" in out.stderr
-    assert "fitted" not in out.stdout
+    assert "fitted" not in out.stdout + out.stderr  # progress lines go to stderr

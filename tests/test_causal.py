@@ -5,6 +5,8 @@ Synthetic data are generated in the tests and named synthetic; real-data tests u
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,7 +196,9 @@ def test_simulate_causal_scenario():
     assert (f["effect_lo"] < f["effect"]).all() and (f["effect"] < f["effect_hi"]).all()
     # The causal interval propagates: the scenario interval is wider than the baseline's.
     assert ((f["scenario_upper"] - f["scenario_lower"]) > (f["baseline_upper"] - f["baseline_lower"])).all()
-    assert f["basis"].iloc[0].startswith("causal (wh_agreement: event study of working_holiday")
+    # "causal", or "causal (pre-trends fail)" / "causal (not credible)" when the estimate failed a check
+    assert re.match(r"causal( \(pre-trends fail\)| \(not credible\))? \(wh_agreement: event study of working_holiday",
+                    f["basis"].iloc[0]), f["basis"].iloc[0]
     assert scen.levers["rank"].tolist() == list(range(1, len(scen.levers) + 1))
     assert "working_holiday" in set(scen.levers["lever"]) and "kcc" not in set(scen.levers["lever"])
     credible = scen.levers[scen.levers["credible"]]
@@ -202,7 +206,8 @@ def test_simulate_causal_scenario():
     assert scen.levers["credible"].is_monotonic_decreasing  # credible levers first
     # Trade: the double-ML effect per log point of trade times the change in log trade.
     trade = hf.simulate("MEX", {"kor_trade_usd": 4e10}, horizon=1, rank=False).forecast
-    assert trade["basis"].iloc[0].startswith("causal (kor_trade_usd: double ML of trade_intensity")
+    assert re.match(r"causal( \(pre-trends fail\)| \(not credible\))? \(kor_trade_usd: double ML of trade_intensity",
+                    trade["basis"].iloc[0]), trade["basis"].iloc[0]
     assert trade["effect_lo"].iloc[0] < trade["effect"].iloc[0] < trade["effect_hi"].iloc[0]
 
 
@@ -210,12 +215,15 @@ def test_simulate_associational_and_bad_input():
     import hallyu_forecast as hf
 
     scen = hf.simulate("BRA", {"kor_visa_openness": 0}, horizon=1, rank=False)
-    assert scen.forecast["basis"].iloc[0].startswith("associational")
+    assert scen.forecast["basis"].iloc[0].startswith("association (predictive model re-run with kor_visa_openness=0)")
     assert scen.forecast["effect_lo"].isna().all()
     with pytest.raises(CausalError, match=r"MEX already has `kcc_present`=1 in \d{4} \(already treated\)"):
         hf.simulate("MEX", {"kcc_present": 1})
-    with pytest.raises(CausalError, match=r"`wh_agreement=2` is outside the column's range \[0, 1\]"):
+    with pytest.raises(CausalError, match=r"`wh_agreement` is a 0/1 lever \(1 = in place, 0 = not\): set it to 0 or 1\. "
+                                          r"Got 2\."):
         hf.simulate("MEX", {"wh_agreement": 2})
+    with pytest.raises(CausalError, match=r"`kor_visa_openness=5` is outside the column's range \[0, 3\]"):
+        hf.simulate("MEX", {"kor_visa_openness": 5})
     with pytest.raises(CausalError, match="`gdp_pc_usd` cannot be set in a scenario"):
         hf.simulate("MEX", {"gdp_pc_usd": 1})
 
@@ -223,9 +231,9 @@ def test_simulate_associational_and_bad_input():
 def test_cli_whatif_errors(capsys):
     from hallyu_forecast.cli import main
 
-    assert main(["whatif", "--country", "MEX", "--set", "wh_agreement=5"]) == 2
+    assert main(["whatif", "--country", "MEX", "--set", "kor_visa_openness=5"]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: `wh_agreement=5` is outside the column's range") and "Traceback" not in err
+    assert err.startswith("error: `kor_visa_openness=5` is outside the column's range") and "Traceback" not in err
     assert main(["whatif", "--country", "MEX", "--set", "wh_agreement"]) == 2
     assert "must look like COLUMN=NUMBER" in capsys.readouterr().err
     assert main(["effects", "--lever", "nope", "--no-track"]) == 2
