@@ -221,8 +221,10 @@ def load_panel(path: str | Path | None = None) -> pd.DataFrame:
     """The country-year panel (embedded default, or a parquet file built by ``data build``).
 
     ``path`` may be a ``panel.parquet`` or the folder holding it. Without ``path``,
-    ``HALLYU_PANEL_DIR`` (if set and holding a panel) wins over the embedded copy, for this and
-    :func:`load_dictionary`, :func:`load_countries`, :func:`panel_metadata`.
+    ``HALLYU_PANEL_DIR`` (if set) wins over the embedded copy, for this and :func:`load_dictionary`,
+    :func:`load_countries`, :func:`panel_metadata`; a folder it names that is missing, empty or
+    without the file is a :class:`DataError`, never a fallback to the embedded copy. A file that
+    cannot be read as Parquet is a :class:`DataError` naming it.
 
     Examples
     --------
