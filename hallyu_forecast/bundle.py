@@ -134,7 +134,9 @@ def save_bundle(bundle: ModelBundle, path: str | Path, include_panel: bool = Fal
     SHA-256 of every file is recorded in ``meta.json``.
     """
     path = Path(path)
-    if path.exists():
+    if path.is_dir() and not any(path.iterdir()):
+        path.rmdir()  # an empty folder (e.g. made by the user for it) is as good as a new one
+    elif path.exists():
         if not (path / "meta.json").is_file():
             raise ModelError(f"{path} exists and is not a model bundle; choose another folder.")
         shutil.rmtree(path)

@@ -41,12 +41,7 @@ def _train(args) -> int:
     if result is not None:
         print()
         print(result.report())
-    if args.save_default:
-        save_bundle(bundle, DEFAULT_MODEL_DIR)
-        print(f"\nSaved as the package's default model: {DEFAULT_MODEL_DIR}")
-    if args.out:
-        save_bundle(bundle, args.out)
-        print(f"\nSaved the model bundle to {args.out}")
+    # the MLflow run first: if saving the folder fails (e.g. another train writing it), its id is known
     if uri:
         import mlflow
 
@@ -59,6 +54,12 @@ def _train(args) -> int:
                   + (f" (alias: models:/{args.register}@{args.alias})" if args.alias else ""))
         print(f"Tracking URI: {tracking_uri}")
         print(f"Browse the runs: {ui_command(tracking_uri)}")
+    if args.save_default:
+        save_bundle(bundle, DEFAULT_MODEL_DIR)
+        print(f"\nSaved as the package's default model: {DEFAULT_MODEL_DIR}")
+    if args.out:
+        save_bundle(bundle, args.out)
+        print(f"\nSaved the model bundle to {args.out}")
     print(f"train finished in {time.perf_counter() - start:.1f}s")
     return 0
 

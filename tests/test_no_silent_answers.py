@@ -19,10 +19,10 @@ import pytest
 
 import hallyu_forecast as hf
 from hallyu_forecast import cli, commands
-from hallyu_forecast.bundle import save_bundle
+from hallyu_forecast.bundle import load_bundle, save_bundle
 from hallyu_forecast.causal.scenarios import _causal_label, check_change_values
 from hallyu_forecast.config import load_config
-from hallyu_forecast.errors import ConfigError, DataError, InputTypeError, PreflightError
+from hallyu_forecast.errors import ConfigError, DataError, InputTypeError, ModelError, PreflightError
 from hallyu_forecast.features import TargetSpec, default_specs_dir
 from hallyu_forecast.inference import resolve_model
 from hallyu_forecast.target_units import ARRIVALS_COLUMNS, target_units
@@ -201,6 +201,17 @@ def test_train_out_into_a_non_model_folder_fails_before_training(capsys, no_work
     save_bundle(resolve_model(None), folder / "bundle")
     assert run(capsys, "train", "--no-track", "--out", str(folder / "bundle"))[0] == 0
     assert no_work == ["train", "train"]
+
+
+def test_a_bundle_can_be_saved_into_an_empty_folder_not_into_other_files(tmp_path):
+    (tmp_path / "empty").mkdir()
+    bundle = resolve_model(None)
+    assert load_bundle(save_bundle(bundle, tmp_path / "empty")).target == bundle.target
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "todo.txt").write_text("mine\n")
+    with pytest.raises(ModelError, match=r"exists and is not a model bundle; choose another folder"):
+        save_bundle(bundle, tmp_path / "other")
+    assert (tmp_path / "other" / "todo.txt").read_text() == "mine\n"
 
 
 def test_unreachable_tracking_server_fails_fast_before_training(capsys, monkeypatch, no_work, tmp_path):
