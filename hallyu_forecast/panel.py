@@ -278,6 +278,10 @@ def panel_metadata() -> dict:
 
 def describe(frame: pd.DataFrame, dictionary: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Coverage per variable and per source: countries, years, missing share."""
+    missing = [n for n in dictionary["name"] if n not in frame.columns]
+    if missing:
+        raise DataError(f"The panel has no column {', '.join(f'`{n}`' for n in missing[:5])}, which its data dictionary "
+                        "lists. Rebuild the panel with `hallyu-forecast data build` (it writes both files).")
     rows = []
     for var in dictionary.itertuples(index=False):
         if var.name in ("iso3", "year"):

@@ -384,8 +384,11 @@ def check_cli_args(args) -> None:
     command = getattr(args, "command", None)
     tracked = not getattr(args, "no_track", True)
     sub = getattr(args, "data_command", None)
-    # `data build` without --out writes to HALLYU_PANEL_DIR (it may not exist yet); `pull` reads no panel
-    if not (command == "data" and (sub == "pull" or (sub == "build" and not getattr(args, "out", None)))):
+    # `data build` without --out writes to HALLYU_PANEL_DIR (it may not exist yet); `pull`, `verify` and
+    # `describe --panel` read no panel of HALLYU_PANEL_DIR
+    reads_no_panel = command == "data" and (sub in ("pull", "verify") or (sub == "build" and not args.out)
+                                            or (sub == "describe" and getattr(args, "panel", None)))
+    if not reads_no_panel:
         check_panel_dir()
     if command == "data":
         sub = getattr(args, "data_command", None)

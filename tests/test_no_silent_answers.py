@@ -180,11 +180,16 @@ def test_panel_missing_a_column_names_it_and_the_fix(capsys, monkeypatch, tmp_pa
         hf.build_features(panel=panel, specs=hf.load_feature_specs(), origins=[2018], horizons=[1])
     with pytest.raises(ConfigError, match=r"feature `log_population` names unknown panel column `population`"):
         hf.build_features(panel=panel, origins=[2018], horizons=[1])  # specs read against this panel's columns
-    monkeypatch.setenv("HALLYU_PANEL_DIR", str(_panel_folder(tmp_path, frame=panel)))
+    folder = _panel_folder(tmp_path, frame=panel)
+    monkeypatch.setenv("HALLYU_PANEL_DIR", str(folder))
     code, _, err = run(capsys, "predict", "--country", "VNM")
     assert code == 2
     assert one_error_line(err).startswith("error: The panel has no column `population` (needed by target "
                                           "`youth_arrivals_per_capita` (denominator)).")
+    code, _, err = run(capsys, "data", "describe", "--panel", str(folder / "panel.parquet"))
+    assert code == 2
+    assert one_error_line(err) == ("error: The panel has no column `population`, which its data dictionary lists. "
+                                   "Rebuild the panel with `hallyu-forecast data build` (it writes both files).")
 
 
 def test_train_out_into_a_non_model_folder_fails_before_training(capsys, no_work, tmp_path):
