@@ -10,6 +10,7 @@ from pathlib import Path
 from hallyu_forecast import tracking
 from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, save_bundle
 from hallyu_forecast.config import load_config
+from hallyu_forecast.countries import resolve_country
 from hallyu_forecast.drivers import drivers
 from hallyu_forecast.errors import ConfigError, HallyuError
 from hallyu_forecast.evaluation import backtest
@@ -170,17 +171,18 @@ def _drivers(args) -> int:
                      horizon=args.horizon)
     # every --country answers in both outputs (names resolved once, before the tables are printed)
     per_country = {}
+    known = set(result.frames["countries"]["iso3"]) | set(result.frames["domain"]["iso3"])
     for name in args.country or []:
+        iso3 = resolve_country(name, codes=known, what="--country")  # "Viet Nam" -> VNM, the key in --json
         for target in result.targets:
             try:
-                text = result.format_country(name, target)
-                rows = result.country(name, target)
+                text = result.format_country(iso3, target)
+                rows = result.country(iso3, target)
             except HallyuError as exc:  # e.g. no value for this target: say so, per target
                 if "Unknown country" in str(exc) or "ambiguous" in str(exc) or len(result.targets) == 1:
                     raise
-                text, rows = f"{name}: {exc}", None
-            key = str(rows["iso3"].iloc[0]) if rows is not None else str(name)
-            per_country.setdefault(key, {})[target] = {
+                text, rows = f"{iso3}: {exc}", None
+            per_country.setdefault(iso3, {})[target] = {
                 "text": text, "rows": [] if rows is None else rows.to_dict("records")}
     if args.out:
         result.save(args.out)
