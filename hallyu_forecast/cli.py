@@ -29,7 +29,7 @@ from hallyu_forecast.logs import set_progress, set_verbose
 from hallyu_forecast.monthly import build_monthly, write_monthly
 from hallyu_forecast.panel import _embedded, describe, load_dictionary, load_panel, panel_metadata, write_panel
 from hallyu_forecast.panel_build import build_panel
-from hallyu_forecast.preflight import check_cli_args
+from hallyu_forecast.preflight import check_cli_args, resolve_countries
 
 
 def _print_table(frame, max_rows: int = 500) -> None:
@@ -198,8 +198,7 @@ def _register_index_command(sub) -> None:
 def _episodes(args) -> int:
     table = find_episodes(column=args.column)
     if args.country:
-        codes = [c.upper() for c in args.country]
-        table = table[table["iso3"].isin(codes)]
+        table = table[table["iso3"].isin(resolve_countries(args.country, table["iso3"]))]
     cols = ["episode", "iso3", "event", "reference_year", "onset", "trough", "end", "months", "depth", "status"]
     if args.json:
         print(json.dumps(table[cols].to_dict("records"), indent=1, default=str))
@@ -213,7 +212,8 @@ def _episodes(args) -> int:
 def _register_episodes_command(sub) -> None:
     """`episodes`: shock episodes found in the monthly arrivals (hallyu_forecast.episodes)."""
     p = sub.add_parser("episodes", help="shock episodes in the monthly arrivals: onset, trough, end, depth")
-    p.add_argument("--country", action="append", help="ISO3 code (repeatable)")
+    p.add_argument("--country", action="append",
+                   help="ISO3 code or English name of a country with an episode (repeatable)")
     p.add_argument("--column", default="arrivals_0_30", help="monthly series (default arrivals_0_30)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_episodes)

@@ -110,3 +110,6 @@ def test_cli_prints_the_table(capsys):
     out = capsys.readouterr().out
     assert "HKG 2015-06" in out and "MERS 2015" in out
     assert main(["episodes", "--column", "nope"]) == 2
+    assert main(["episodes", "--country", "Japan"]) == 0
+    assert "JPN 2020-03" in capsys.readouterr().out
+    assert main(["episodes", "--country", "Atlantis"]) == 2
