@@ -134,12 +134,14 @@ def main() -> int:
             a = frame[frame["horizon"] == h].merge(base[base["horizon"] == h][key + ["prediction"]], on=key,
                                                    suffixes=("", "_base"))
             ratio, lo, hi = bootstrap_ratio(a["y"] - a["prediction"], a["y"] - a["prediction_base"], a["iso3"])
-            rows.append({"variant": name, "h": h, "n": len(a), "rmse": float(np.sqrt(((a["y"] - a["prediction"]) ** 2).mean())),
+            rmse = float(np.sqrt(((a["y"] - a["prediction"]) ** 2).mean()))
+            rows.append({"variant": name, "h": h, "n": len(a), "rmse": rmse,
                          "ratio": f"{ratio:.3f} [{lo:.3f}, {hi:.3f}]"})
     out = pd.DataFrame(rows)
     print("\nRMSE and ratio vs persistence + median drift (95% country bootstrap), origins 2013-2018:")
     print(out.pivot(index="variant", columns="h", values="ratio").reindex([*VARIANTS, "NESTED choice"]).to_string())
-    print(out.pivot(index="variant", columns="h", values="rmse").reindex([*VARIANTS, "NESTED choice"]).round(4).to_string())
+    rmse = out.pivot(index="variant", columns="h", values="rmse").reindex([*VARIANTS, "NESTED choice"])
+    print(rmse.round(4).to_string())
     return 0
 
 

@@ -82,7 +82,7 @@ def _check(value: float, name: str, low: float, high: float) -> None:
 
 
 def _country_episodes(iso3: str, series: pd.DataFrame, below: float, recovered: float, min_months: int,
-                      min_level: float, max_open_years: int, last_stamp: int) -> list[dict]:
+                      min_level: float, max_open_years: int) -> list[dict]:
     """Episodes of one country; ``series`` is its (year x 1..12) block of :func:`wide`."""
     values = {int(y): row.to_numpy(float) for y, row in series.iterrows()}
     complete = {y for y, v in values.items() if not np.isnan(v).any()}
@@ -188,12 +188,11 @@ def find_episodes(monthly: pd.DataFrame | None = None, column: str = "arrivals_0
         raise ConfigError(f"`min_months` must be a whole number >= 1. Got {min_months!r}.")
     monthly = load_monthly() if monthly is None else monthly
     w = wide(monthly, column)
-    last_stamp = int((monthly["year"] * 12 + monthly["month"] - 1).max()) if len(monthly) else 0
     rows = []
     for iso3, part in w.groupby(level="iso3", sort=True):
         block = part.droplevel("iso3")
         rows += _country_episodes(str(iso3), block, below, recovered, int(min_months), min_level,
-                                  int(max_open_years), last_stamp)
+                                  int(max_open_years))
     out = pd.DataFrame(rows, columns=["iso3", "reference_year", "onset_stamp", "trough_stamp", "trough_ratio",
                                       "end_stamp", "status"])
     if out.empty:

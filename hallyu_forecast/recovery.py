@@ -128,7 +128,8 @@ def training_points(monthly_known: pd.DataFrame, origin_stamp: int, month: int, 
             g0 = _gap(w, ep.iso3, s, ep.reference_year)
             if not np.isfinite(g0):
                 continue
-            big = annual[(ep.iso3, target)] - annual[(ep.iso3, ep.reference_year)] - drift * (target - ep.reference_year)
+            ref = ep.reference_year
+            big = annual[(ep.iso3, target)] - annual[(ep.iso3, ref)] - drift * (target - ref)  # the gap left
             rows.append({"episode": ep.episode, "iso3": ep.iso3, "origin_stamp": s, "g0": g0, "G": float(big)})
     return pd.DataFrame(rows, columns=["episode", "iso3", "origin_stamp", "g0", "G"])
 
