@@ -6,6 +6,7 @@ data pull | build | describe | verify     raw data and the panel
 train | backtest | tune                   models (MLflow-tracked)
 predict | explain | report                forecasts and explanations
 index                                    the Hallyu intensity index (0-100, 80% band)
+episodes                                 shock episodes in the monthly arrivals
 effects | whatif                          causal effects of policy levers, scenarios
 """
 
@@ -21,13 +22,14 @@ import pandas as pd
 
 from hallyu_forecast import commands, index
 from hallyu_forecast.causal import commands as causal_commands
+from hallyu_forecast.episodes import episode_summary, find_episodes
 from hallyu_forecast.errors import HallyuError
 from hallyu_forecast.fetch import pull, verify
 from hallyu_forecast.logs import set_progress, set_verbose
 from hallyu_forecast.monthly import build_monthly, write_monthly
 from hallyu_forecast.panel import _embedded, describe, load_dictionary, load_panel, panel_metadata, write_panel
 from hallyu_forecast.panel_build import build_panel
-from hallyu_forecast.preflight import check_cli_args
+from hallyu_forecast.preflight import check_cli_args, resolve_countries
 
 
 def _print_table(frame, max_rows: int = 500) -> None:
@@ -121,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _register_model_commands(sub)
     _register_index_command(sub)
+    _register_episodes_command(sub)
 
     causal_commands.register(sub)
     return parser
@@ -190,6 +193,30 @@ def _register_index_command(sub) -> None:
     p.add_argument("--panel", help="a panel.parquet written by `data build --out` (default: embedded)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_index)
+
+
+def _episodes(args) -> int:
+    table = find_episodes(column=args.column)
+    if args.country:
+        table = table[table["iso3"].isin(resolve_countries(args.country, table["iso3"]))]
+    cols = ["episode", "iso3", "event", "reference_year", "onset", "trough", "end", "months", "depth", "status"]
+    if args.json:
+        print(json.dumps(table[cols].to_dict("records"), indent=1, default=str))
+        return 0
+    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.precision", 3):
+        print(table[cols].to_string(index=False))
+        print(f"\n{episode_summary(table).to_string(index=False)}")
+    return 0
+
+
+def _register_episodes_command(sub) -> None:
+    """`episodes`: shock episodes found in the monthly arrivals (hallyu_forecast.episodes)."""
+    p = sub.add_parser("episodes", help="shock episodes in the monthly arrivals: onset, trough, end, depth")
+    p.add_argument("--country", action="append",
+                   help="ISO3 code or English name of a country with an episode (repeatable)")
+    p.add_argument("--column", default="arrivals_0_30", help="monthly series (default arrivals_0_30)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_episodes)
 
 
 def main(argv: list[str] | None = None) -> int:
