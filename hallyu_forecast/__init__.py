@@ -10,7 +10,8 @@ no side effects:
 - :func:`backtest` — rolling-origin evaluation against naive baselines
 - :func:`predict` — forecasts with prediction intervals from the shipped or any MLflow model
 - :func:`explain` — SHAP attributions grouped as government support vs local conditions
-- :func:`hallyu_index` — the Hallyu intensity index per country-year (0-100, 80% band, basis)
+- :func:`hallyu_index` — the Hallyu intensity index per country-year (0-100, 80% band, basis, evidence flag)
+- :func:`validate_index` — its agreement with fan clubs and surveys it never sees (Spearman, bootstrap 90%)
 - :func:`drivers` — why Hallyu levels differ between countries (government support vs local conditions)
 - :func:`render_report` — the analysts' self-contained HTML report
 """
@@ -37,6 +38,7 @@ _LAZY = {
     "explain": "hallyu_forecast.explanation",
     "to_iso3": "hallyu_forecast.countries",
     "hallyu_index": "hallyu_forecast.index",
+    "validate_index": "hallyu_forecast.index_validation",
     "load_monthly": "hallyu_forecast.monthly",
     "effects": "hallyu_forecast.causal.api",
     "simulate": "hallyu_forecast.causal.scenarios",

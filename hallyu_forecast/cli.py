@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hallyu_forecast import commands, index
+from hallyu_forecast import commands, index, index_validation
 from hallyu_forecast.causal import commands as causal_commands
 from hallyu_forecast.episodes import episode_summary, find_episodes
 from hallyu_forecast.errors import HallyuError
@@ -167,19 +167,48 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 600 else text[:597] + "..."
 
 
+def _index_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The printed index: a number only where published, "not enough evidence" elsewhere."""
+    pub = table["hallyu_index_published"].astype(bool)
+    band = [f"[{lo:.1f}, {hi:.1f}]" for lo, hi in zip(table["hallyu_index_lo"], table["hallyu_index_hi"])]
+    out = pd.DataFrame({"iso3": table["iso3"]})
+    if "year" in table:
+        out["year"] = table["year"]
+    else:
+        out["years"] = table["years"]
+    out["index"] = [f"{v:.1f}" if p else "-" for v, p in zip(table["hallyu_index"], pub)]
+    out["80% band"] = [b if p else "-" for b, p in zip(band, pub)]
+    out["n"] = table["hallyu_index_n"].astype(int)
+    out["indicators"] = table["indicators"]
+    out["evidence"] = table["evidence"]
+    return out
+
+
 def _index(args) -> int:
     panel = load_panel(args.panel) if args.panel else load_panel()
     if args.validate:
-        out = {"loadings": index.loadings(panel), "validation": index.validation(panel)}
+        table = index_validation.validate_index(panel)
+        out = {"answer (country index vs each independent measure, all countries)": index_validation.summary(table),
+               "validation (every measure x anchor x region; Spearman, bootstrap 90% interval)":
+                   table.drop(columns=["anchor_description", "countries"]),
+               "invariance (Asia vs elsewhere, bootstrap 90%)": index_validation.invariance(panel),
+               "loadings": index.loadings(panel)}
     else:
-        cols = ["iso3", "year", "hallyu_index", "hallyu_index_lo", "hallyu_index_hi", "hallyu_index_n", "indicators"]
-        out = {"index": index.index_table(panel, args.year, args.country)[cols]}
+        level = "country" if args.level == "country" else "year"
+        table = index.index_table(panel, args.year, args.country, level=level, exclude=tuple(args.exclude or ()))
+        out = {"index": table if args.json else _index_rows(table)}
     if args.json:
         print(json.dumps({k: v.to_dict("records") for k, v in out.items()}, indent=1, default=str))
         return 0
-    with pd.option_context("display.max_rows", 500, "display.width", 200, "display.precision", 3):
+    with pd.option_context("display.max_rows", 1000, "display.width", 250, "display.precision", 3,
+                           "display.max_colwidth", 90):
         for name, frame in out.items():
             print(f"{name}:\n{frame.to_string(index=False)}\n")
+    if not args.validate:
+        shown = out["index"]
+        print(f"{(shown['index'] != '-').sum()} of {len(shown)} rows published; 'not enough evidence' where the "
+              f"posterior sd exceeds {index.MAX_PUBLISHED_SD} or no content indicator is observed "
+              "(`hallyu-forecast index --validate` for the validation table).")
     return 0
 
 
@@ -188,8 +217,12 @@ def _register_index_command(sub) -> None:
     p = sub.add_parser("index", help="the Hallyu intensity index per country-year (0-100, 80%% band)")
     p.add_argument("--year", type=int, help="one year (default: every year)")
     p.add_argument("--country", action="append", help="ISO3 code or English name (repeatable)")
+    p.add_argument("--level", choices=["year", "country"], default="year",
+                   help="country-year values (default) or one value per country from all its years")
+    p.add_argument("--exclude", action="append", metavar="INDICATOR",
+                   help=f"leave an indicator out (repeatable): one of {', '.join(index.INDICATORS)}")
     p.add_argument("--validate", action="store_true",
-                   help="loadings and Spearman correlations with KF/KOFICE figures and left-out indicators")
+                   help="agreement with KF fan clubs and KOFICE surveys (never used by the index), invariance, loadings")
     p.add_argument("--panel", help="a panel.parquet written by `data build --out` (default: embedded)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_index)

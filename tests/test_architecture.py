@@ -20,7 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hallyu_forecast"
 LAYERS: dict[int, tuple[str, ...]] = {
     0: ("_version", "errors", "conventions", "schema", "logs", "argcheck"),
     1: ("countries", "sources", "fetch"),
-    2: ("panel", "monthly", "index", "measurement", "preflight", "panel_build"),
+    2: ("panel", "monthly", "index", "index_validation", "measurement", "preflight", "panel_build"),
     3: ("features", "domain", "target_units"),
     4: ("forecaster", "baselines", "config", "evaluation", "drivers_model", "episodes", "recovery",
         "new_markets", "momentum", "causal.event_study", "causal.dml", "causal.effects", "attribution"),

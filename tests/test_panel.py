@@ -10,6 +10,7 @@ import pytest
 
 import hallyu_forecast as hf
 from hallyu_forecast.errors import DataError
+from hallyu_forecast.index import INDEX_COLUMNS
 from hallyu_forecast.panel import load_countries, load_dictionary, panel_metadata
 from hallyu_forecast.panel_build import build_panel
 from hallyu_forecast.schema import validate_panel
@@ -29,7 +30,12 @@ def test_rebuilding_from_raw_reproduces_the_shipped_panel(rebuilt, panel):
     # Floats are compared to 1e-9 relative, not bit for bit: trigonometric results (the haversine
     # great_circle_seoul_km) and iterative fits differ in the last digits between libm builds and
     # CPUs (6.8% of rows on another machine), which is not a change of data.
-    pd.testing.assert_frame_equal(rebuilt.frame, panel, check_exact=False, rtol=1e-9, atol=1e-12)
+    # The Hallyu index columns come from an EM fit that stops at a tolerance of 1e-7: another machine may
+    # stop one iteration earlier or later, so they are compared to 1e-5 (still far below a change of data).
+    index_cols = [c for c in INDEX_COLUMNS if c in panel]
+    pd.testing.assert_frame_equal(rebuilt.frame.drop(columns=index_cols), panel.drop(columns=index_cols),
+                                  check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(rebuilt.frame[index_cols], panel[index_cols], check_exact=False, rtol=1e-5, atol=1e-5)
     pd.testing.assert_frame_equal(rebuilt.dictionary, load_dictionary(), check_dtype=False)
     pd.testing.assert_frame_equal(rebuilt.countries.fillna(""), load_countries().fillna(""), check_dtype=False)
     shipped = panel_metadata()

@@ -75,8 +75,9 @@ def test_the_three_cases_of_the_issue():
     with pytest.raises(HallyuError, match=r"^`year` must be a year of VNM's decomposition for "
                                           r"`youth_arrivals_per_capita` \(\d{4}-\d{4}\)\. Got 1800\.$"):
         hf.drivers().format_country("VNM", year=1800)
-    with pytest.raises(InputTypeError, match=r"^`panel` must be a pandas DataFrame\. Got NoneType None\.$"):
-        hf.hallyu_index(None)
+    # hf.hallyu_index(None) is the embedded panel since issue 17; a wrong type still names the argument
+    with pytest.raises(InputTypeError, match=r"^`panel` must be a pandas DataFrame or None\. Got str 'x'\.$"):
+        hf.hallyu_index("x")
 
 
 # right type, wrong value: each names the argument (or the thing that is wrong) in its message
