@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from hallyu_forecast.causal import commands as causal_commands
 from hallyu_forecast.episodes import episode_summary, find_episodes
 from hallyu_forecast.errors import HallyuError
 from hallyu_forecast.fetch import pull, verify
+from hallyu_forecast.index_draws import drivers_on_index_draws
 from hallyu_forecast.logs import set_progress, set_verbose
 from hallyu_forecast.monthly import build_monthly, write_monthly
 from hallyu_forecast.panel import _embedded, describe, load_dictionary, load_panel, panel_metadata, write_panel
@@ -186,13 +188,17 @@ def _index_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 def _index(args) -> int:
     panel = load_panel(args.panel) if args.panel else load_panel()
-    if args.validate:
+    if args.drivers:
+        out = {f"drivers of the index's cross-country spread, {args.draws} draws of the index (Rubin's rules, 90%)":
+               drivers_on_index_draws(panel, n_draws=args.draws)}
+    elif args.validate:
         table = index_validation.validate_index(panel)
         out = {"answer (country index vs each independent measure, all countries)": index_validation.summary(table),
                "validation (every measure x anchor x region; Spearman, bootstrap 90% interval)":
                    table.drop(columns=["anchor_description", "countries"]),
                "invariance (Asia vs elsewhere, bootstrap 90%)": index_validation.invariance(panel),
-               "loadings": index.loadings(panel)}
+               "loadings": index.loadings(panel),
+               "structures compared (BIC on the indicators only; lowest adopted)": index.structures(panel)}
     else:
         level = "country" if args.level == "country" else "year"
         table = index.index_table(panel, args.year, args.country, level=level, exclude=tuple(args.exclude or ()))
@@ -204,7 +210,7 @@ def _index(args) -> int:
                            "display.max_colwidth", 90):
         for name, frame in out.items():
             print(f"{name}:\n{frame.to_string(index=False)}\n")
-    if not args.validate:
+    if not (args.validate or args.drivers):
         shown = out["index"]
         print(f"{(shown['index'] != '-').sum()} of {len(shown)} rows published; 'not enough evidence' where the "
               f"posterior sd exceeds {index.MAX_PUBLISHED_SD} or no content indicator is observed "
@@ -223,6 +229,9 @@ def _register_index_command(sub) -> None:
                    help=f"leave an indicator out (repeatable): one of {', '.join(index.INDICATORS)}")
     p.add_argument("--validate", action="store_true",
                    help="agreement with KF fan clubs and KOFICE surveys (never used by the index), invariance, loadings")
+    p.add_argument("--drivers", action="store_true",
+                   help="local vs government shares of the index, refitted on draws of the index (its uncertainty)")
+    p.add_argument("--draws", type=int, default=20, help="draws of the index for --drivers (default 20)")
     p.add_argument("--panel", help="a panel.parquet written by `data build --out` (default: embedded)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_index)
@@ -277,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # pragma: no cover
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `... | head` closed the pipe: the reader has what it wanted, not an error
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit; avoid a 2nd error
+        except OSError:  # pragma: no cover
+            pass
+        return 0
     except Exception as exc:  # a bug or an unforeseen environment problem: one line, not 40
         if flags["debug"]:
             traceback.print_exc()

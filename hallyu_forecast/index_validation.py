@@ -8,7 +8,10 @@ The anchors are what people *do and say* about Korean content, measured outside 
   (favourability %, monthly hours of Korean content, image improved %, interest increased %); the press
   printed only the extreme countries of each item;
 - ``kofice2025:<item>``: the KOFICE survey of 2026 (reference year 2025), per-country statistics volume,
-  compiled in ``hallyu_forecast/data/kofice_survey_2026_from_repo.csv`` (see its ``.md``), when present.
+  compiled in ``hallyu_forecast/data/kofice_survey_2026_from_repo.csv`` (see its ``.md``), when present;
+- ``image2019`` / ``image2025``: the national image survey's positive image of Korea (general populations);
+- ``twitter2020`` / ``twitter2021``: K-pop tweet volume ranks (see :data:`PAGE_ANCHORS` for their limits).
+  Fan clubs add the 2022 figures of ``kf_hallyu_fans_2022_from_pages.csv``.
 
 Each row of :func:`validate_index` gives the Spearman rank correlation of the country-level index (published
 values) with the anchor, a bootstrap 90% interval (countries resampled, 2,000 draws, fixed seed), n and
@@ -42,6 +45,25 @@ KOFICE_2023_ITEMS = {
     "kofice_image_improved_pct": "image of Korea improved (%)",
     "kofice_interest_increased_pct": "interest increased vs last year (%)",
 }
+#: Facts compiled from public pages (hallyu_forecast/data/*_from_pages.csv, one row per fact with its URL):
+#: anchor name -> (file, measure, years or None for all, sign, description). Ranks (1 = most) get sign -1 so
+#: that a positive correlation always means agreement; ranks are of *volumes*, not per capita (large
+#: countries rank high), and only the top countries are printed (a truncated sample): both weaken them.
+PAGE_ANCHORS = {
+    "image2019:korea_image_positive_pct": (
+        "korea_image_surveys_from_pages.csv", "korea_image_positive_pct", (2019,), 1,
+        "national image survey 2019 (general population, MCST/KOCIS), positive image of Korea (%)"),
+    "image2025:korea_image_positive_pct": (
+        "korea_image_surveys_from_pages.csv", "korea_image_positive_pct", (2025,), 1,
+        "national image survey 2025, positive image of Korea (%)"),
+    "twitter2020:kpop_tweet_volume_rank": (
+        "kpop_twitter_ranks_from_pages.csv", "kpop_tweet_volume_rank_jul_jun", (2020,), -1,
+        "K-pop tweet volume, country rank Jul 2019-Jun 2020 (top 20 printed; volume, not per capita)"),
+    "twitter2021:kpop_tweet_volume_rank": (
+        "kpop_twitter_ranks_from_pages.csv", "kpop_tweet_volume_rank_jul_jun", (2021,), -1,
+        "K-pop tweet volume, country rank Jul 2020-Jun 2021 (top 20 printed; volume, not per capita)"),
+}
+KF_FANS_2022_FILE = "kf_hallyu_fans_2022_from_pages.csv"
 KOFICE_2025_FILE = "kofice_survey_2026_from_repo.csv"
 KOFICE_2025_ITEMS = {
     "overall_favorability_mean": "overall favourability (1-5)",
@@ -59,26 +81,46 @@ def kofice_2025(min_confidence: float = 0.5) -> pd.DataFrame:
     Rows with an OCR confidence below ``min_confidence`` are left out (the extraction is a third party's).
     Columns: iso3, measure, value.
     """
-    path = resources.files("hallyu_forecast") / "data" / KOFICE_2025_FILE
-    if not path.is_file():
+    table = _package_csv(KOFICE_2025_FILE)
+    if table is None:
         return pd.DataFrame(columns=["iso3", "measure", "value"])
-    with path.open("rb") as fh:
-        table = pd.read_csv(fh)
     table = table[pd.to_numeric(table["ocr_confidence"], errors="coerce") >= min_confidence]
     table = table[table["measure"].isin(KOFICE_2025_ITEMS)]
     # A duplicate country x measure (two OCR readings) is averaged: neither reading is preferred.
     return table.groupby(["iso3", "measure"], as_index=False)["value"].mean()
 
 
+def _package_csv(name: str) -> pd.DataFrame | None:
+    path = resources.files("hallyu_forecast") / "data" / name
+    if not path.is_file():
+        return None
+    with path.open("rb") as fh:
+        return pd.read_csv(fh)
+
+
 def anchors(panel: pd.DataFrame) -> dict[str, tuple[str, pd.Series]]:
     """Every independent measure as ``name -> (description, one value per country)``."""
     out: dict[str, tuple[str, pd.Series]] = {}
-    fans = (panel["kf_fan_club_members"] / panel["population"]).groupby(panel["iso3"]).mean().dropna()
+    members = panel[["iso3", "year", "kf_fan_club_members"]].dropna()
+    extra = _package_csv(KF_FANS_2022_FILE)
+    if extra is not None:
+        extra = extra[extra["measure"] == "hallyu_fan_club_members"].rename(columns={"value": "kf_fan_club_members"})
+        members = pd.concat([members, extra[["iso3", "year", "kf_fan_club_members"]]])
+    members = members.merge(panel[["iso3", "year", "population"]], on=["iso3", "year"], how="left")
+    fans = (members["kf_fan_club_members"] / members["population"]).groupby(members["iso3"]).mean().dropna()
     out["kf_fans_per_capita"] = ("Korea Foundation fan-club members per person (mean of the years reported)", fans)
     for col, label in KOFICE_2023_ITEMS.items():
         if col in panel:
             latest = panel.dropna(subset=[col]).sort_values("year").groupby("iso3")[col].last()
             out[f"kofice2023:{col.removeprefix('kofice_')}"] = (f"KOFICE 2024 survey, {label}", latest)
+    for name, (file, measure, years, sign, label) in PAGE_ANCHORS.items():
+        facts = _package_csv(file)
+        if facts is None:
+            continue
+        facts = facts[(facts["measure"] == measure) & (facts["year"].isin(years) if years else True)]
+        values = sign * pd.to_numeric(facts["value"], errors="coerce").groupby(facts["iso3"]).mean().dropna()
+        if len(values):
+            out[name] = (label, values)
     survey = kofice_2025()
     for measure, label in KOFICE_2025_ITEMS.items():
         values = survey[survey["measure"] == measure].set_index("iso3")["value"]
