@@ -80,10 +80,6 @@ def drivers_on_index_draws(panel: pd.DataFrame | None = None, n_draws: int = 20,
 
 
 def _split(result) -> pd.DataFrame:
-    frames = []
-    for variant in ("as_specified", "trade_as_government"):
-        try:
-            frames.append(result.split("hallyu_index", variant=variant).assign(variant=variant))
-        except Exception:  # noqa: BLE001 - a variant the result does not carry is simply absent
-            continue
-    return pd.concat(frames)[["variant", "role", "share", "lo", "hi"]]
+    split = result.frames["split"]
+    split = split[split["target"] == "hallyu_index"]  # every role coding the result carries (trade both ways)
+    return split[["variant", "role", "share", "lo", "hi"]].reset_index(drop=True)
