@@ -18,7 +18,7 @@ import pandas as pd
 
 from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, ModelBundle, load_bundle
 from hallyu_forecast.conventions import check_horizons
-from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain
+from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain, refuse_no_travel
 from hallyu_forecast.errors import ConfigError, ModelError
 from hallyu_forecast.features import inverse_target, target_series
 from hallyu_forecast.forecaster import conformal_quantile
@@ -187,10 +187,13 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
     # applicability domain (issue 8): drop uninhabited / covariate-less places, flag extrapolations
     first_h = every.frame["horizon"] == horizons[0]
     domain = frame_domain(every.frame[first_h].reset_index(drop=True), every.roles, panel, origins=[int(origin)])
+    # refused: places whose residents cannot travel to Korea, for a target built from arrivals (issue 18 item 5)
+    domain = refuse_no_travel(domain, travel=str(tspec.numerator or "").startswith("arrivals"))
     check_alone(domain, None if countries is None else codes, "forecast")
     out = drop_excluded(out, domain).reset_index(drop=True)
     if countries is not None:
-        lost = sorted(set(codes) - set(out["iso3"]))
+        refused = set(domain.loc[domain["status"] == "excluded", "iso3"])  # dropped from a list on purpose
+        lost = sorted(set(codes) - set(out["iso3"]) - refused)
         if lost:
             raise ConfigError(f"No forecast possible for {lost} at origin {origin}: no target history and no "
                               "covariates for the new-market model.")
@@ -253,9 +256,23 @@ def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterabl
         iso3, country, origin, horizon, target_year, prediction, lower, upper (80% interval),
         lower_95, upper_95 (model scale, e.g. log youth arrivals per 100k), prediction_natural
         (back-transformed), prediction_arrivals, lower_arrivals, upper_arrivals (persons, using the
-        population known at the origin), model ("history" or "new_market": which model answered),
-        note, domain ("in" or "extrapolated: <reason>", see :mod:`hallyu_forecast.domain`; places
-        excluded by that rule get no row, and asked for alone raise :class:`DomainError`).
+        population known at the origin), and on every row:
+
+        - ``model``: which model answered. Annual method: ``"history"`` (the forecaster, from the
+          country's own history) or ``"new_market"`` (no target history: the covariates-only
+          new-market model). Monthly method: ``"nowcast"`` (horizon 0, the origin year from its
+          months), ``"nowcast_drift"`` (the nowcast plus the pooled drift) or ``"recovery"`` (each
+          country's recovery path after a shock).
+        - ``note``: the same in words, e.g. ``"COVID origin: anchored on 2019 with recovery"``.
+        - ``domain``: how far to trust it (:mod:`hallyu_forecast.domain`): ``"in"`` (in the
+          applicability domain; always for countries with target history) or
+          ``"extrapolated: <reason>"`` (answered, but mostly missing covariates or several outside
+          the training range). **Refused** places get no row: no population figure, too few observed
+          covariates, or, for a travel target, no plausible travel to Korea (North Korea; sourced
+          facts in ``hallyu_forecast/data/no_travel.csv``). Asked for alone (or with only other
+          refused or extrapolated places) they raise :class:`DomainError` with one line naming the
+          reason; in a list they are dropped from the rows and the other places answered. The
+          monthly method answers only countries with monthly arrivals (own history: ``"in"``).
 
     Examples
     --------
@@ -386,6 +403,9 @@ def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, 
         name = "prediction_arrivals" if key == "prediction" else f"{key}_arrivals"
         out[name] = np.exp(out[key]) * back
     out = out.drop(columns=list(levels))
+    # applicability: every place answered here has its own monthly arrivals, i.e. target history,
+    # which the domain rule always counts as "in" (hallyu_forecast.domain, rule 3)
+    out["domain"] = "in"
     return out.sort_values(["iso3", "horizon"]).reset_index(drop=True)
 
 

@@ -29,6 +29,7 @@ def test_the_monthly_path_is_available_by_name_for_both_spellings():
     pd.testing.assert_frame_equal(by_year, by_month)
     assert by_year["horizon"].tolist() == [0, 1, 0, 1]
     assert set(by_year["model"]) == {"nowcast", "recovery"}
+    assert by_year["domain"].eq("in").all()  # every row carries its model and its applicability
     annual = hf.predict(["JPN", "VNM"], origin=2021)
     # the two methods differ at a COVID origin (2019 anchor vs each country's recovery path)
     assert not np.allclose(annual["prediction"], by_year.loc[by_year["horizon"] == 1, "prediction"], atol=0.01)
