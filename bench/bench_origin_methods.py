@@ -2,7 +2,7 @@
 
 Usage::
 
-    python bench/bench_origin_methods.py [--reps 1000]     # about 1-2 min on 2 shared cores
+    python bench/bench_origin_methods.py [--reps 1000]     # about 20 s on 2 shared cores
 
 ``predict(origin=Y)`` (the annual forecaster: persistence + median drift + momentum + learned
 adjustment, anchored on 2019 with recovery at the COVID origins) and ``predict(origin="Y-12")``
