@@ -113,7 +113,7 @@ def _predict(args) -> int:
     horizons = args.horizon or [1]
     bundle = resolve_model(args.model)  # once: its target's spec gives the units printed below
     units = target_units(bundle.specs.targets[bundle.target])
-    out = predict(countries=args.country, horizon=horizons, origin=args.origin, model=bundle)
+    out = predict(countries=args.country, horizon=horizons, origin=args.origin, model=bundle, method=args.method)
     # natural-unit (persons) columns only where the target's spec defines the conversion
     out = out.drop(columns=[c for c in ARRIVALS_COLUMNS if c not in units.natural_columns])
     if args.csv:
@@ -252,6 +252,8 @@ def register(sub) -> None:
     p.add_argument("--origin", type=_origin_arg, help="forecast origin year, or a year-month YYYY-MM for an "
                    "in-year nowcast (default: latest year with data)")
     p.add_argument("--model", help="MLflow model URI or bundle folder (default: the shipped model)")
+    p.add_argument("--method", help="'annual' (default for a year or December origin) or 'monthly' (the "
+                   "nowcast/recovery path; default for an origin inside a year)")
     p.add_argument("--json", action="store_true", help="print the forecasts as JSON records (with --csv: both)")
     p.add_argument("--csv", help="write all columns to this CSV file (with --json: both are written)")
     p.set_defaults(func=_predict)

@@ -17,6 +17,11 @@ the model's non-history covariates:
 3. **in** otherwise, and always for populated places whose target is observed (the training
    countries: they are answered from their own history, whatever their covariates).
 
+4. **excluded** (refused) for a travel target: places whose residents have no plausible way to
+   travel to Korea, listed in ``hallyu_forecast/data/no_travel.csv`` (one row per documented fact,
+   with its source and URL; North Korea). Applied by :func:`refuse_no_travel` when the target is
+   built from arrivals, whatever the covariates say.
+
 Event-like covariates (cultural centres, agreements) are 0 where nothing happened, so they count
 as observed everywhere; the thresholds were set with that in mind (an uninhabited island
 typically has 18-26% of the covariates observed, a small territory 34-47%, a sovereign country 79-100%).
@@ -28,12 +33,13 @@ extrapolated ones are flagged in the ``domain`` column ("in", "extrapolated: <re
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
-from hallyu_forecast.errors import DomainError
+from hallyu_forecast.errors import DataError, DomainError
 
 MIN_OBSERVED_EXCLUDE = 0.5
 MIN_OBSERVED_IN = 0.75
@@ -41,6 +47,8 @@ MAX_OUT_OF_RANGE = 4
 RANGE_PAD = 0.1
 STATUSES = ("in", "extrapolated", "excluded")
 DOMAIN_COLUMNS = ["iso3", "status", "reason", "domain", "observed_share", "n_out_of_range"]
+NO_TRAVEL_FILE = Path(__file__).parent / "data" / "no_travel.csv"
+NO_TRAVEL_COLUMNS = ["iso3", "fact", "source", "url"]
 
 
 def applicability(frame: pd.DataFrame, features: Iterable[str], reference: pd.DataFrame | None = None,
@@ -135,8 +143,9 @@ def check_alone(domain: pd.DataFrame, asked: list[str] | None, what: str = "fore
     bad = sub[sub["status"] != "in"]
     if len(sub) and len(bad) == len(sub):
         detail = "; ".join(f"{r.iso3}: {r.domain}" for r in bad.itertuples())
-        fix = ("Choose another country (uninhabited places and places with too few observed covariates are "
-               "never answered)") if (bad["status"] == "excluded").all() else \
+        fix = ("Choose another country (uninhabited places, places with too few observed covariates and, for "
+               "a travel target, places with no plausible travel to Korea are never answered)") \
+            if (bad["status"] == "excluded").all() else \
             ("Ask together with in-domain countries to get the answer flagged as an extrapolation, or choose "
              "another country")
         raise DomainError(f"No {what} for {', '.join(bad['iso3'])}: outside the applicability domain ({detail}). "
@@ -176,3 +185,40 @@ def frame_domain(frame: pd.DataFrame, roles: dict[str, str], panel: pd.DataFrame
     if not parts:
         return pd.DataFrame(columns=["iso3", "origin"] + DOMAIN_COLUMNS[1:])
     return pd.concat(parts, ignore_index=True)
+
+
+def load_no_travel(path: str | Path | None = None) -> pd.DataFrame:
+    """Places with no plausible travel to Korea: one row per documented fact (iso3, fact, source, url).
+
+    Package data (``hallyu_forecast/data/no_travel.csv``); every row must name its fact, its source
+    and an http(s) URL, so that no refusal rests on an undocumented claim.
+    """
+    where = NO_TRAVEL_FILE if path is None else Path(path)
+    table = pd.read_csv(where, dtype=str, keep_default_na=False)
+    complete = set(NO_TRAVEL_COLUMNS) <= set(table.columns)
+    if not complete or table[NO_TRAVEL_COLUMNS].eq("").any(axis=None) or not table["url"].str.match(r"https?://").all():
+        raise DataError(f"{where}: every row needs {NO_TRAVEL_COLUMNS} filled in, with an http(s) URL. "
+                        f"Got columns {list(table.columns)}.")
+    return table[NO_TRAVEL_COLUMNS]
+
+
+def refuse_no_travel(domain: pd.DataFrame, travel: bool, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``domain`` with the places of :func:`load_no_travel` marked excluded when ``travel`` is true.
+
+    ``travel``: whether the target is built from arrivals in Korea (a Hallyu measure of another
+    kind, e.g. K-pop chart shares, is not refused for this reason).
+    """
+    if not travel or domain.empty:
+        return domain
+    facts = (load_no_travel() if table is None else table).groupby("iso3")["fact"].size()
+    hit = domain["iso3"].isin(facts.index).to_numpy()
+    if not hit.any():
+        return domain
+    out = domain.copy()
+    reason = out["iso3"].map(lambda c: f"no plausible travel to Korea (its residents cannot travel there: "
+                             f"{int(facts.get(c, 0))} documented facts with sources in "
+                             "hallyu_forecast/data/no_travel.csv)")
+    out.loc[hit, "status"] = "excluded"
+    out.loc[hit, "reason"] = reason[hit]
+    out.loc[hit, "domain"] = "excluded: " + reason[hit]
+    return out

@@ -65,7 +65,7 @@ import pandas as pd
 
 from hallyu_forecast.bundle import ModelBundle
 from hallyu_forecast.bundle_parts import REFITS_FILE, load_refits, save_refits  # noqa: F401 - re-exported
-from hallyu_forecast.domain import check_alone, frame_domain
+from hallyu_forecast.domain import check_alone, frame_domain, refuse_no_travel
 from hallyu_forecast.errors import ConfigError, ModelError
 from hallyu_forecast.features import (
     Specs,
@@ -889,6 +889,7 @@ def explain(model=None, countries: str | Iterable[str] | None = None, years: int
     # applicability domain (issue 8): no explanation for excluded places, extrapolations flagged
 
     domain = frame_domain(frame, fm.roles, panel, origins=origins)
+    domain = refuse_no_travel(domain, travel=str(tspec.numerator or "").startswith("arrivals"))  # as predict()
     if codes is not None:
         check_alone(domain[domain["iso3"].isin(set(explain_rows["iso3"]))], codes, "explanation")
     dom_key = domain.set_index(["iso3", "origin"])

@@ -18,7 +18,7 @@ import pandas as pd
 
 from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, ModelBundle, load_bundle
 from hallyu_forecast.conventions import check_horizons
-from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain
+from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain, refuse_no_travel
 from hallyu_forecast.errors import ConfigError, ModelError
 from hallyu_forecast.features import inverse_target, target_series
 from hallyu_forecast.forecaster import conformal_quantile
@@ -121,11 +121,46 @@ def _subset(fm, mask):
     return dataclasses.replace(fm, frame=fm.frame[mask].reset_index(drop=True))
 
 
-def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None) -> pd.DataFrame:
-    """Forecast from ``panel`` with ``bundle`` (shared by :func:`predict` and the MLflow pyfunc)."""
+METHODS = ("annual", "monthly")
 
-    if isinstance(origin, str):  # a year-month origin "YYYY-MM": in-year nowcast (hallyu_forecast.monthly)
 
+def choose_method(origin, method: str | None = None) -> str:
+    """The method answering ``origin``: ``method`` if given (validated), else the default.
+
+    One answer per origin (issue 18): an annual origin Y and ``"Y-12"`` both use every month
+    through December of Y, and both go to the annual forecaster by default (it beats the monthly
+    path on every December origin before 2020, ``bench/bench_origin_methods.py``). A year-month
+    origin before December has an incomplete year, which only the monthly path can answer.
+    """
+
+    if method is not None and method not in METHODS:
+        raise ConfigError(f"`method` must be one of {list(METHODS)}. Got {method!r}.")
+    if not isinstance(origin, str):
+        return method or "annual"
+    year, month = parse_origin(origin)
+    if month < 12:
+        if method == "annual":
+            raise ConfigError(f"`method='annual'` needs a complete year; origin {origin!r} ends in month {month}. "
+                              f"Use origin={year - 1} or '{year}-12', or method='monthly'.")
+        return "monthly"
+    return method or "annual"
+
+
+def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None, method: str | None = None
+             ) -> pd.DataFrame:
+    """Forecast from ``panel`` with ``bundle`` (shared by :func:`predict` and the MLflow pyfunc).
+
+    ``method``: see :func:`choose_method` (``None``: the annual forecaster for a year or a December
+    origin, the monthly path for an origin inside a year).
+    """
+
+    method = choose_method(origin, method)
+    if isinstance(origin, str):  # a year-month origin "YYYY-MM"
+        year, _ = parse_origin(origin)
+        if method == "annual":  # December: the year is complete, so the annual origin's answer
+            out = forecast(bundle, panel, countries=countries, horizon=horizon, origin=year, method="annual")
+            return out.assign(origin=f"{year}-12")
+        # in-year nowcast and the years after it (hallyu_forecast.monthly)
         out = forecast_from_month(bundle, panel, countries=countries, horizon=horizon, origin=origin)
         return out.reindex(columns=OUTPUT_COLUMNS)
     model = bundle.forecaster
@@ -140,6 +175,9 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
         origin = last
     if isinstance(origin, bool) or not isinstance(origin, (int, np.integer)) or not first <= origin <= last:
         raise ConfigError(f"`origin` must be a year with target data ({first}-{last}). Got {origin!r}.")
+    if method == "monthly":  # asked for explicitly: the monthly path from December of the origin year
+        return forecast(bundle, panel, countries=countries, horizon=horizon, origin=f"{int(origin)}-12",
+                        method="monthly")
     table = load_countries()
     codes = sorted(set(panel["iso3"]) - {"KOR"}) if countries is None else resolve_countries(countries, panel["iso3"])
     every = _features_at(bundle, panel, int(origin), tuple(horizons))
@@ -149,10 +187,13 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
     # applicability domain (issue 8): drop uninhabited / covariate-less places, flag extrapolations
     first_h = every.frame["horizon"] == horizons[0]
     domain = frame_domain(every.frame[first_h].reset_index(drop=True), every.roles, panel, origins=[int(origin)])
+    # refused: places whose residents cannot travel to Korea, for a target built from arrivals (issue 18 item 5)
+    domain = refuse_no_travel(domain, travel=str(tspec.numerator or "").startswith("arrivals"))
     check_alone(domain, None if countries is None else codes, "forecast")
     out = drop_excluded(out, domain).reset_index(drop=True)
     if countries is not None:
-        lost = sorted(set(codes) - set(out["iso3"]))
+        refused = set(domain.loc[domain["status"] == "excluded", "iso3"])  # dropped from a list on purpose
+        lost = sorted(set(codes) - set(out["iso3"]) - refused)
         if lost:
             raise ConfigError(f"No forecast possible for {lost} at origin {origin}: no target history and no "
                               "covariates for the new-market model.")
@@ -180,7 +221,7 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
 
 
 def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterable[int] = 1,
-            origin: int | str | None = None, model=None) -> pd.DataFrame:
+            origin: int | str | None = None, model=None, method: str | None = None) -> pd.DataFrame:
     """Forecast Hallyu intensity with prediction intervals.
 
     Parameters
@@ -193,9 +234,21 @@ def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterabl
         Forecast origin (a year with target data); default the latest such year. A year-month
         ``"YYYY-MM"`` (e.g. ``"2022-06"``) forecasts from the monthly arrivals known then: the
         current year's total (horizon 0, a nowcast from January..MM) plus the requested
-        horizons (see :func:`hallyu_forecast.monthly.forecast_from_month`).
+        horizons (see :func:`hallyu_forecast.monthly.forecast_from_month`). One answer per
+        origin: ``2022`` and ``"2022-12"`` both use every month through December 2022 and give
+        the same forecast unless ``method`` says otherwise.
     model : optional
         ``None`` (the default model shipped with the package), an MLflow model URI, or a bundle folder.
+    method : {None, "annual", "monthly"}
+        ``None`` (default): ``"annual"`` for a year or a December origin, ``"monthly"`` for a
+        year-month origin before December. ``"annual"``: the annual forecaster (persistence +
+        median drift + momentum + learned adjustment; at the COVID origins 2020-2022 anchored
+        on 2019 with recovery); it needs a complete year. ``"monthly"``: the monthly path (the
+        nowcast of the origin year from its months, row horizon 0, then the pooled drift, or
+        each country's recovery path after a shock); ``origin=2022, method="monthly"`` is
+        ``origin="2022-12"`` by the monthly path. The default was chosen on the December
+        origins before 2020, where the annual forecaster is the more accurate (README,
+        "One answer per origin").
 
     Returns
     -------
@@ -203,16 +256,30 @@ def predict(countries: str | Iterable[str] | None = None, horizon: int | Iterabl
         iso3, country, origin, horizon, target_year, prediction, lower, upper (80% interval),
         lower_95, upper_95 (model scale, e.g. log youth arrivals per 100k), prediction_natural
         (back-transformed), prediction_arrivals, lower_arrivals, upper_arrivals (persons, using the
-        population known at the origin), model ("history" or "new_market": which model answered),
-        note, domain ("in" or "extrapolated: <reason>", see :mod:`hallyu_forecast.domain`; places
-        excluded by that rule get no row, and asked for alone raise :class:`DomainError`).
+        population known at the origin), and on every row:
+
+        - ``model``: which model answered. Annual method: ``"history"`` (the forecaster, from the
+          country's own history) or ``"new_market"`` (no target history: the covariates-only
+          new-market model). Monthly method: ``"nowcast"`` (horizon 0, the origin year from its
+          months), ``"nowcast_drift"`` (the nowcast plus the pooled drift) or ``"recovery"`` (each
+          country's recovery path after a shock).
+        - ``note``: the same in words, e.g. ``"COVID origin: anchored on 2019 with recovery"``.
+        - ``domain``: how far to trust it (:mod:`hallyu_forecast.domain`): ``"in"`` (in the
+          applicability domain; always for countries with target history) or
+          ``"extrapolated: <reason>"`` (answered, but mostly missing covariates or several outside
+          the training range). **Refused** places get no row: no population figure, too few observed
+          covariates, or, for a travel target, no plausible travel to Korea (North Korea; sourced
+          facts in ``hallyu_forecast/data/no_travel.csv``). Asked for alone (or with only other
+          refused or extrapolated places) they raise :class:`DomainError` with one line naming the
+          reason; in a list they are dropped from the rows and the other places answered. The
+          monthly method answers only countries with monthly arrivals (own history: ``"in"``).
 
     Examples
     --------
     >>> predict("MEX", horizon=3)  # doctest: +SKIP
     """
     bundle = resolve_model(model)
-    return forecast(bundle, bundle.load_panel(), countries=countries, horizon=horizon, origin=origin)
+    return forecast(bundle, bundle.load_panel(), countries=countries, horizon=horizon, origin=origin, method=method)
 
 
 def predict_rows(bundle, model_input, params: dict | None = None) -> pd.DataFrame:
@@ -336,6 +403,9 @@ def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, 
         name = "prediction_arrivals" if key == "prediction" else f"{key}_arrivals"
         out[name] = np.exp(out[key]) * back
     out = out.drop(columns=list(levels))
+    # applicability: every place answered here has its own monthly arrivals, i.e. target history,
+    # which the domain rule always counts as "in" (hallyu_forecast.domain, rule 3)
+    out["domain"] = "in"
     return out.sort_values(["iso3", "horizon"]).reset_index(drop=True)
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import hallyu_forecast as hf
-from hallyu_forecast.domain import applicability, check_alone
-from hallyu_forecast.errors import DomainError
+from hallyu_forecast.domain import applicability, check_alone, load_no_travel, refuse_no_travel
+from hallyu_forecast.errors import DataError, DomainError
 
 UNINHABITED = ["ATA", "BVT", "HMD", "UMI"]
 
@@ -45,10 +45,10 @@ def everything():
     return hf.predict()
 
 
-def test_predict_drops_uninhabited_and_flags_prk(everything):
-    assert not everything["iso3"].isin(UNINHABITED + ["VAT"]).any()
-    prk = everything[everything["iso3"] == "PRK"]
-    assert len(prk) == 1 and prk["domain"].iloc[0].startswith("extrapolated: ")
+def test_predict_drops_uninhabited_and_refused_and_flags_south_sudan(everything):
+    assert not everything["iso3"].isin(UNINHABITED + ["VAT", "PRK"]).any()  # PRK: no plausible travel
+    ssd = everything[everything["iso3"] == "SSD"]
+    assert len(ssd) == 1 and ssd["domain"].iloc[0].startswith("extrapolated: ")
     history = everything[everything["model"] == "history"]
     assert (history["domain"] == "in").all()
     assert everything.loc[everything["iso3"] == "VNM", "domain"].iloc[0] == "in"
@@ -56,16 +56,59 @@ def test_predict_drops_uninhabited_and_flags_prk(everything):
 
 @pytest.mark.parametrize("country, match", [("ATA", "excluded: no population data"),
                                             ("UMI", "excluded: no population data"),
-                                            ("PRK", "extrapolated: .* covariates outside the training range")])
+                                            ("SSD", "extrapolated: .* covariates outside the training range"),
+                                            ("PRK", r"excluded: no plausible travel to Korea \(its residents cannot "
+                                                    r"travel there: 3 documented facts")])
 def test_predict_alone_out_of_domain(country, match):
     with pytest.raises(DomainError, match=f"No forecast for {country}: outside the applicability domain .*{match}"):
         hf.predict(country)
 
 
 def test_predict_flagged_with_others():
-    out = hf.predict(["PRK", "JPN"])
+    out = hf.predict(["SSD", "JPN"])
     assert out.set_index("iso3")["domain"]["JPN"] == "in"
-    assert out.set_index("iso3")["domain"]["PRK"].startswith("extrapolated")
+    assert out.set_index("iso3")["domain"]["SSD"].startswith("extrapolated")
+
+
+def test_refused_and_excluded_places_are_dropped_from_a_list():
+    out = hf.predict(["PRK", "ATA", "JPN"], horizon=[1, 2])
+    assert out["iso3"].tolist() == ["JPN", "JPN"]
+
+
+def test_refusal_is_one_line_in_the_cli(capsys):
+    from hallyu_forecast.cli import main as cli_main
+
+    assert cli_main(["predict", "--country", "North Korea"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no plausible travel to Korea" in err[0]
+
+
+def test_every_no_travel_fact_has_a_source_and_url():
+    table = load_no_travel()
+    assert list(table.columns) == ["iso3", "fact", "source", "url"]
+    assert set(table["iso3"]) == {"PRK"} and len(table) == 3
+    assert table["url"].str.match(r"https://").all() and (table["fact"].str.len() > 40).all()
+
+
+def test_no_travel_table_without_a_url_is_refused(tmp_path):
+    bad = tmp_path / "no_travel.csv"
+    bad.write_text("iso3,fact,source,url\nXXX,synthetic fact,synthetic source,\n")
+    with pytest.raises(DataError, match="every row needs .* with an http\\(s\\) URL"):
+        load_no_travel(bad)
+
+
+def test_refusal_applies_to_travel_targets_only():
+    domain = pd.DataFrame({"iso3": ["PRK", "JPN"], "status": ["extrapolated", "in"], "reason": ["x", ""],
+                           "domain": ["extrapolated: x", "in"]})
+    travel = refuse_no_travel(domain, travel=True).set_index("iso3")
+    assert travel.loc["PRK", "status"] == "excluded" and travel.loc["JPN", "domain"] == "in"
+    assert travel.loc["PRK", "domain"].startswith("excluded: no plausible travel to Korea")
+    pd.testing.assert_frame_equal(refuse_no_travel(domain, travel=False), domain)  # e.g. K-pop chart shares
+
+
+def test_explain_refuses_north_korea_as_predict_does():
+    with pytest.raises(DomainError, match="No explanation for PRK: .*no plausible travel to Korea"):
+        hf.explain(countries="PRK", years=2019, n_refits=0)
 
 
 def test_explain_alone_out_of_domain():
