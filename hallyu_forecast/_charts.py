@@ -571,14 +571,19 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
               stops: Sequence[str], legend_title: str, value_fmt=fmt, domain: tuple[float, float] | None = None,
               hrefs: dict[str, str] | None = None, width: float = 900,
               legend_ticks: Sequence[float] | None = None, tooltips: dict[str, str] | None = None,
-              hatched: Iterable[str] = (), hatched_label: str = "") -> tuple[str, list[str]]:
+              hatched: Iterable[str] = (), hatched_label: str = "", greyed: dict[str, str] | None = None,
+              greyed_label: str = "", missing_label: str = "no data") -> tuple[str, list[str]]:
     """Choropleth over the shared outlines. Returns (svg, iso3 codes with a value but no outline).
 
     ``tooltips`` replaces the default "name: value" tooltip per country; countries in ``hatched``
     get a diagonal hatch over their fill (e.g. answered without travel history), explained in the
-    legend by ``hatched_label``.
+    legend by ``hatched_label``. Countries in ``greyed`` (iso3 -> tooltip) are drawn grey and
+    hatched, not coloured (answers not to be read as measured, e.g. covariate-only guesses or
+    extrapolations), explained in the legend by ``greyed_label``. (The page's script makes every
+    mark with a ``<title>`` focusable and copies the tooltip to ``aria-label``.)
     """
-    hatched = set(hatched)
+    greyed = dict(greyed or {})
+    hatched = set(hatched) | set(greyed)
     geo = world_geometry()
     finite = [v for v in values.values() if v is not None and math.isfinite(v)]
     lo, hi = domain if domain else ((min(finite), max(finite)) if finite else (0.0, 1.0))
@@ -587,7 +592,7 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
     cx, cy, cw, ch = MAP_CROP
     map_h = width * ch / cw
     head, top = _heading(title, subtitle, width)
-    height = top + map_h + 62
+    height = top + map_h + (88 if hatched else 62)  # a second legend row for the hatched/grey swatches
     k = width / cw
     out = [svg_open(name, width, height, title), head]
     hatch_id = f"hatch-{re.sub(r'[^A-Za-z0-9_-]', '', name)}"
@@ -602,9 +607,11 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
         v = values.get(iso3)
         has = v is not None and math.isfinite(v)
         colour = interpolate(stops, (v - lo) / (hi - lo)) if has else "#dcdcdc"
-        tip = f"{labels.get(iso3, iso3)}: {value_fmt(v)}" if has else f"{labels.get(iso3, iso3)}: no data"
+        tip = f"{labels.get(iso3, iso3)}: {value_fmt(v)}" if has else f"{labels.get(iso3, iso3)}: {missing_label}"
         if has and tooltips and iso3 in tooltips:
             tip = tooltips[iso3]
+        if iso3 in greyed:
+            has, colour, tip = True, "#c8c8c8", greyed[iso3]
         use = f'<use href="#geo-{iso3}" fill="{colour}"/>'
         if has and iso3 in hatched:  # hatch drawn over the fill, outlined in black
             use += f'<use href="#geo-{iso3}" fill="url(#{hatch_id})" stroke="#111" stroke-width="1.6"/>'
@@ -622,11 +629,16 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
     out.append(f'<rect x="{bx:.1f}" y="{y0:.1f}" width="{bw}" height="12" fill="url(#{grad_id})" stroke="#999" '
                f'stroke-width="0.5"/>'
                f'<rect x="{bx + bw + 30:.1f}" y="{y0:.1f}" width="12" height="12" fill="#dcdcdc"/>'
-               f'<text x="{bx + bw + 47:.1f}" y="{y0 + 11:.1f}" fill="#555">no data</text>')
-    if hatched and hatched_label:
-        hx = bx + bw + 110
-        out.append(f'<rect x="{hx:.1f}" y="{y0:.1f}" width="12" height="12" fill="url(#{hatch_id})" stroke="#111"/>'
-                   f'<text x="{hx + 17:.1f}" y="{y0 + 11:.1f}" fill="#555">{esc(hatched_label)}</text>')
+               f'<text x="{bx + bw + 47:.1f}" y="{y0 + 11:.1f}" fill="#555">{esc(missing_label)}</text>')
+    hx, y1 = 8.0, y0 + 40
+    if greyed and greyed_label:
+        out.append(f'<rect x="{hx:.1f}" y="{y1:.1f}" width="12" height="12" fill="#c8c8c8"/>'
+                   f'<rect x="{hx:.1f}" y="{y1:.1f}" width="12" height="12" fill="url(#{hatch_id})" stroke="#111"/>'
+                   f'<text x="{hx + 17:.1f}" y="{y1 + 11:.1f}" fill="#555">{esc(greyed_label)}</text>')
+        hx += 40 + text_width(greyed_label)
+    if hatched and hatched_label and set(hatched) - set(greyed):
+        out.append(f'<rect x="{hx:.1f}" y="{y1:.1f}" width="12" height="12" fill="url(#{hatch_id})" stroke="#111"/>'
+                   f'<text x="{hx + 17:.1f}" y="{y1 + 11:.1f}" fill="#555">{esc(hatched_label)}</text>')
     ticks = [t for t in (legend_ticks or []) if lo <= t <= hi] or [lo, hi]
     for t in ticks:
         tx = bx + (t - lo) / (hi - lo) * bw

@@ -55,7 +55,9 @@ from hallyu_forecast.evaluation import backtest
 from hallyu_forecast.explanation import Explanation, explain
 from hallyu_forecast.features import TargetSpec, inverse_target, load_feature_specs
 from hallyu_forecast.inference import predict, resolve_model
+from hallyu_forecast.monthly import load_monthly
 from hallyu_forecast.panel import load_countries, panel_metadata
+from hallyu_forecast import report_brief as rb
 from hallyu_forecast.training import with_params
 
 GROUP_LABELS = {
@@ -189,6 +191,8 @@ class ReportData:
     Attributes
     ----------
     title, generated : str
+    vintage : str
+        Data vintage ("arrivals through 2022-12"), shown next to the generated date.
     target : dict
         The forecaster's target: name, description, unit, transform.
     brief : dict or None
@@ -210,6 +214,7 @@ class ReportData:
 
     title: str
     generated: str
+    vintage: str
     target: dict
     brief: dict | None
     drivers: dict | None
@@ -604,30 +609,67 @@ def _forecast_section(ex, forecasts: pd.DataFrame | None, inv: _Inv, unit: str, 
         tips[r.iso3] = (f"{names.get(r.iso3, r.iso3)} ({r.iso3}): {natural(inv(v))} {unit} in {int(r.target_year)}, "
                         f"80% interval {natural(inv(r.lower))}\u2013{natural(inv(r.upper))}; {which}"
                         + ("" if dom == "in" else f"; {dom}"))
-    hatched = [i for i in values if model_of.get(i) != "history"]
-    svg, missing = ("", [])
+    svg, missing, maps = "", [], []
     if values:
         ticks = None
         if inv.log:
             lo, hi = min(values.values()), max(values.values())
             ticks = [math.log(10.0 ** k) for k in range(-3, 8) if math.exp(lo) <= 10.0 ** k <= math.exp(hi)] or None
-        svg, missing = ch.world_map(
-            "map-forecast", f"Forecast {unit} in {map_year}", "Hatched and outlined: answered without travel "
-            "history (covariates-only model). Hover a country for value, interval and model; places outside the "
-            "applicability domain are not drawn", values, {k: f"{names.get(k, k)} ({k})" for k in ch.world_geometry()},
-            ch.VIRIDIS, unit, value_fmt=lambda v: natural(inv(v)), tooltips=tips, hatched=hatched,
-            hatched_label="no travel history", legend_ticks=ticks)
-        charts.append("map-forecast")
+        for k, year in enumerate(years):
+            name = "map-forecast" if k == 0 else f"map-forecast-{year}"
+            m_svg, m_missing, n_col, n_grey = _forecast_map(name, f[f["target_year"] == year], year, inv, unit, names,
+                                                            domain, model_of, ticks)
+            charts.append(name)
+            maps.append({"year": year, "svg": m_svg, "name": name, "n_coloured": n_col, "n_grey": n_grey})
+            if k == 0:
+                svg, missing = m_svg, m_missing
     # the headline names only answers inside the applicability domain (not extrapolations such as Guam's)
     top = sorted((i for i in values if domain.get(i, "in") == "in"), key=values.get, reverse=True)[:3]
     n_hist = sum(1 for i in values if model_of.get(i) == "history")
-    return {"years": years, "origin": origin, "map_year": map_year, "svg_map": svg, "n": len(values),
+    return {"years": years, "origin": origin, "map_year": map_year, "svg_map": svg, "maps": maps, "n": len(values),
             "n_history": n_hist, "n_new": len(values) - n_hist,
             "top": [{"iso3": i, "name": names.get(i, i), "value": natural(inv(values[i]))} for i in top],
             "not_drawn": [{"iso3": m, "name": names.get(m, m)} for m in missing],
             "excluded": sorted(i for i, d in domain.items() if d.startswith("excluded")),
             "extrapolated": sorted(i for i, d in domain.items() if d.startswith("extrapolated")),
             "frame": f}
+
+
+#: why a forecast is drawn grey, not coloured (the map colours only measured, in-domain answers)
+GREY_NEW_MARKET = "not coloured: covariate-only new-market model (no travel history; ranges of about \u00d720)"
+GREY_LABEL = "grey, hatched: covariate-only guess or extrapolation (hover or focus for the reason)"
+
+
+def _forecast_map(name: str, rows: pd.DataFrame, year: int, inv: _Inv, unit: str, names: dict[str, str],
+                  domain: dict[str, str], model_of: dict[str, str], ticks) -> tuple[str, list[str], int, int]:
+    """One year's forecast map: measured (history model), in-domain places coloured; covariate-only and
+    extrapolated places grey and hatched with the reason in their tooltip; places not answered absent."""
+    values, tips, greyed = {}, {}, {}
+    for r in rows.itertuples():
+        v = _num(r.prediction)
+        if v is None:
+            continue
+        model = str(getattr(r, "model", "") or model_of.get(r.iso3, ""))
+        which = ("history model (persistence + drift)" if model == "history"
+                 else "new-market model (covariates only, no travel history)")
+        dom = domain.get(r.iso3, "in")
+        tip = (f"{names.get(r.iso3, r.iso3)} ({r.iso3}): {natural(inv(v))} {unit} in {year}, "
+               f"80% interval {natural(inv(r.lower))}\u2013{natural(inv(r.upper))}; {which}")
+        reasons = ([] if model == "history" else [GREY_NEW_MARKET]) + ([] if dom == "in" else [f"not coloured: {dom}"])
+        if reasons:
+            greyed[r.iso3] = tip + "; " + "; ".join(reasons)
+        else:
+            values[r.iso3], tips[r.iso3] = v, tip
+    svg, missing = ch.world_map(
+        name, f"Forecast {unit} in {year}", "Coloured: measured places (travel history) inside the models' range. "
+        "Grey and hatched: covariate-only guesses and extrapolations, not to be read as forecasts. Hover or focus a "
+        "country for value, 80% interval, model and reason", values,
+        {k: f"{names.get(k, k)} ({k})" for k in ch.world_geometry()}, ch.VIRIDIS, unit,
+        value_fmt=lambda v: natural(inv(v)), tooltips=tips, greyed=greyed, greyed_label=GREY_LABEL,
+        missing_label="no forecast", legend_ticks=ticks,
+        domain=(min(values.values()), max(values.values())) if values else None)
+    missing = sorted(set(missing) | {i for i in greyed if i not in ch.world_geometry()})
+    return svg, missing, len(values), len(greyed)
 
 
 def _lever_charts(ex, labels: dict[str, str], charts: list[str]) -> list[str]:
@@ -739,6 +781,15 @@ CAUSAL_TARGET_LABELS = {"youth_arrivals_per_capita": "youth visitors per 100k",
                         "kpop_chart_share": "K-pop chart share (logit)"}
 
 
+def _pct_of(row, column: str) -> str:
+    """An effect in percent (the table's ``*_pct`` column when present, else 100 * (exp(log points) - 1))."""
+    name = {"estimate": "estimate_pct", "lo": "ci_lo_pct", "hi": "ci_hi_pct"}[column]
+    v = _num(getattr(row, name, None))
+    if v is None:
+        v = 100 * (math.exp(float(getattr(row, column))) - 1)
+    return rb.signed_pct(v)
+
+
 def _p(value) -> str:
     v = _num(value)
     return "" if v is None else f"{v:.2f}"
@@ -779,8 +830,8 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
 
     rows = [{"lever": CAUSAL_LEVER_LABELS.get(str(r.lever), str(r.lever)),
              "target": CAUSAL_TARGET_LABELS.get(str(r.target), str(r.target)),
-             "estimate": log_points(r.estimate) if _num(r.estimate) is not None else "not estimable",
-             "ci": interval(r.lo, r.hi, lambda v: f"{v:+.3f}") if _num(r.lo) is not None else "",
+             "estimate": _pct_of(r, "estimate") if _num(r.estimate) is not None else "not estimable",
+             "ci": f"[{_pct_of(r, 'lo')}, {_pct_of(r, 'hi')}]" if _num(r.lo) is not None else "",
              "n_treated": str(int(r.n_treated)) if _num(getattr(r, "n_treated", None)) else "",
              "pretrend": _p(getattr(r, "pretrend_p", None)), "placebo": _p(getattr(r, "placebo_p", None)),
              "verdict": str(getattr(r, "verdict", "") or ""), "shap": shap_of(r.target, r.lever)}
@@ -808,11 +859,12 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
             plots.append(ch.line_chart(
                 name, f"{CAUSAL_LEVER_LABELS.get(lever, lever)}: effect on "
                       f"{CAUSAL_TARGET_LABELS.get(tgt, tgt)} by years since onset",
-                "Band: 95% simultaneous band; -1 = reference year",
+                "Band: 95% simultaneous band; -1 = reference year; effect in percent of the measure",
                 [{"x": g["event_time"].astype(int).tolist(), "y": g["estimate"].astype(float).tolist(),
                   "lo": g["lo"].astype(float).tolist(), "hi": g["hi"].astype(float).tolist(),
                   "colour": ch.ROLE_COLORS["government_support"], "label": "estimate", "points": True}],
-                "years since onset", "effect (log points)", width=640, height=280, vline=0, vline_label="onset"))
+                "years since onset", "effect (% change)", width=640, height=280, vline=0, vline_label="onset",
+                y_fmt=lambda v: rb.signed_pct(100 * (math.exp(v) - 1), 0)))
             charts.append(name)
     return {"rows": rows, "plots": plots, "methods": methods}
 
@@ -837,7 +889,7 @@ def worked_scenarios(model=None, scenarios=WORKED_SCENARIOS, horizon: int = 3) -
             s = simulate(iso3, changes, horizon=horizon, model=model, rank=False)
         except CausalError:
             continue
-        label = f"{iso3}: " + " and ".join(f"{k} = {v:g}" for k, v in changes.items())
+        label = f"{iso3}: " + " and ".join(rb.change_words(k, v) for k, v in changes.items())
         parts.append(s.forecast.assign(name=label))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -846,17 +898,29 @@ def _scenario_rows(scenarios: pd.DataFrame | None, inv) -> list[dict]:
     """Rows of the worked-scenarios table, in natural units (the target's inverse transform)."""
     if scenarios is None or scenarios.empty:
         return []
-    nat = lambda v: f"{float(inv(v)):,.3g}"  # noqa: E731
+    nat = lambda v: natural(inv(v))  # noqa: E731
+    sp = lambda v: rb.signed_pct(100 * (np.exp(v) - 1))  # noqa: E731
     rows = []
     for r in scenarios.itertuples():
-        effect = (f"{100 * (np.exp(r.effect) - 1):+.1f}% [{100 * (np.exp(r.effect_lo) - 1):+.1f}%, "
-                  f"{100 * (np.exp(r.effect_hi) - 1):+.1f}%]" if np.isfinite(r.effect_lo) else
-                  f"{100 * (np.exp(r.effect) - 1):+.1f}% (no interval: associational)")
+        effect = (f"{sp(r.effect)} [{sp(r.effect_lo)}, {sp(r.effect_hi)}]" if np.isfinite(r.effect_lo) else
+                  f"{sp(r.effect)} (no interval: associational)")
         rows.append({"scenario": str(r.name), "year": int(r.target_year),
-                     "baseline": f"{nat(r.baseline)} [{nat(r.baseline_lower)}-{nat(r.baseline_upper)}]",
-                     "with": f"{nat(r.scenario)} [{nat(r.scenario_lower)}-{nat(r.scenario_upper)}]",
-                     "effect": effect, "basis": str(r.basis)})
+                     "baseline": f"{nat(r.baseline)} [{nat(r.baseline_lower)}\u2013{nat(r.baseline_upper)}]",
+                     "with": f"{nat(r.scenario)} [{nat(r.scenario_lower)}\u2013{nat(r.scenario_upper)}]",
+                     "effect": effect, "basis": _basis_label(str(r.basis)), "basis_detail": str(r.basis)})
     return rows
+
+
+def _basis_label(basis: str) -> str:
+    """The real basis of a what-if row in short: "causal", "causal (pre-trends fail)", "causal (not credible)"
+    or "association" (one per change, deduplicated; the full text stays in ``basis_detail``)."""
+    tags = []
+    for part in re.split(r"; (?=causal|association)", basis):  # verdicts inside a part contain "; " too
+        m = re.match(r"^(causal(?: \((?:pre-trends fail|not credible)\))?|association)", part)
+        tag = m.group(1) if m else part
+        if tag not in tags:
+            tags.append(tag)
+    return "; ".join(tags)
 
 
 def _index_section(index, names: dict[str, str], charts: list[str]) -> dict | None:
@@ -926,7 +990,8 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
                       history: pd.DataFrame | None = None, title: str | None = None, drivers=None,
                       effects: pd.DataFrame | None = None, event_study: pd.DataFrame | None = None,
                       index: pd.DataFrame | None = None, drivers_target: str | None = None,
-                      scenarios: pd.DataFrame | None = None) -> ReportData:
+                      scenarios: pd.DataFrame | None = None, panel: pd.DataFrame | None = None,
+                      vintage: str | None = None) -> ReportData:
     """Compute the one data structure the report template renders.
 
     Parameters
@@ -949,6 +1014,10 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
         Worked what-if scenarios (:func:`worked_scenarios`), shown in the causal section.
     drivers_target : str, optional
         Headline drivers target (default ``youth_arrivals_per_capita`` when present).
+    panel : DataFrame, optional
+        The panel (country profiles' measures and levers, unknown opening dates on the brief).
+    vintage : str, optional
+        Data-vintage words ("arrivals through 2022-12"); default from the packaged monthly arrivals.
 
     Returns
     -------
@@ -963,6 +1032,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
                           f"{type(drivers).__name__}.")
     ex = explanation
     charts: list[str] = []
+    raw_forecasts = forecasts if isinstance(forecasts, pd.DataFrame) else None
     forecasts = _normalise_forecasts(forecasts)
     history = _normalise_history(history if history is not None else ex.history)
 
@@ -989,9 +1059,19 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     causal = _causal_section(effects, event_study, drivers, dtarget, charts)
     if causal is not None:
         causal["scenarios"] = _scenario_rows(scenarios, inv)
+    if vintage is None:
+        vintage = _vintage(ex, fc.get("origin"))
     if drivers is not None:
         brief = _brief(drivers, dtarget, {k: fc[k] for k in ("years", "origin", "top", "n", "n_history", "n_new")},
                        causal is not None)
+        brief["levels"] = rb.levels_answer(drivers, dtarget)
+        brief["levers"] = rb.levers_answer(effects, dtarget, brief["unit"], panel)
+    else:
+        brief = None
+    nxt = rb.next_answer(raw_forecasts, names, target["unit"])
+    if brief is not None:
+        brief["next"] = nxt
+        brief["cannot"] = rb.cannot_say(brief["levels"], brief["levers"], nxt, vintage)
     countries = _country_payload(ex, fc.pop("frame"), history, inv, target["unit"], names, other, domain, drivers,
                                  dtarget, dsec["unit"] if dsec else "")
     meta = ex.meta
@@ -1010,9 +1090,20 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     }
     return ReportData(
         title=title or "What drives Hallyu? Why levels differ between countries, and what comes next",
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), target=target, brief=brief,
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), vintage=vintage, target=target, brief=brief,
         drivers=dsec, robustness=robust, forecast={**fc, "robust_text": robust_text}, countries=countries,
         methods=methods, causal=causal, index=_index_section(index, names, charts), charts=charts)
+
+
+def _vintage(ex, origin) -> str:
+    """The data's vintage: the packaged monthly arrivals' last month (embedded panel), else the last origin."""
+    monthly = None
+    if ex.meta.get("panel") == "embedded":
+        try:
+            monthly = load_monthly()
+        except Exception:  # pragma: no cover - monthly table missing: fall back to the origin year
+            monthly = None
+    return rb.data_vintage(monthly, origin)
 
 
 def _environment():
@@ -1021,6 +1112,7 @@ def _environment():
     env = jinja2.Environment(loader=jinja2.PackageLoader("hallyu_forecast", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = pct
+    env.globals["glossary"] = rb.GLOSSARY
     return env
 
 
@@ -1039,7 +1131,8 @@ _LAST_RENDER: dict = {}
 def render_report(explanation, out_path, forecasts: pd.DataFrame | None = None, backtest=None,
                   history: pd.DataFrame | None = None, title: str | None = None, drivers=None,
                   effects: pd.DataFrame | None = None, event_study: pd.DataFrame | None = None,
-                  index: pd.DataFrame | None = None, scenarios: pd.DataFrame | None = None) -> Path:
+                  index: pd.DataFrame | None = None, scenarios: pd.DataFrame | None = None,
+                  panel: pd.DataFrame | None = None) -> Path:
     """Write the self-contained HTML report to ``out_path`` (see :func:`build_report_data`).
 
     Returns
@@ -1055,7 +1148,7 @@ def render_report(explanation, out_path, forecasts: pd.DataFrame | None = None, 
     started = time.perf_counter()
     data = build_report_data(explanation, forecasts=forecasts, backtest=backtest, history=history, title=title,
                              drivers=drivers, effects=effects, event_study=event_study, index=index,
-                             scenarios=scenarios)
+                             scenarios=scenarios, panel=panel)
     doc = render_html(data)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -1130,7 +1223,7 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
         backtest_result = _quick_backtest(bundle, say)
         if backtest_result is not None:
             say(f"backtest done in {time.perf_counter() - t0:.1f}s")
-    index = None
+    index = panel = None
     try:  # the direct measures' Hallyu index, when the panel has it (optional section)
         panel = bundle.load_panel()
         if "hallyu_index" in panel.columns:
@@ -1146,7 +1239,7 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
         say(f"worked what-if scenarios ({scenarios['name'].nunique() if len(scenarios) else 0}) in "
             f"{time.perf_counter() - t0:.1f}s")
     path = render_report(ex, out, forecasts=forecasts, backtest=backtest_result, drivers=result, index=index,
-                         effects=effects, scenarios=scenarios)
+                         effects=effects, scenarios=scenarios, panel=panel)
     say(f"rendered {path} ({_LAST_RENDER.get('bytes', 0) / 1024:,.0f} KiB, {len(_LAST_RENDER.get('charts', []))} "
         f"charts at load) in {_LAST_RENDER.get('seconds', 0):.1f}s")
     if track:

@@ -27,7 +27,8 @@ from hallyu_forecast import _charts as ch
 from hallyu_forecast.errors import ConfigError
 from hallyu_forecast.features import build_features
 from hallyu_forecast.report import (MAX_STEPS, TINY_LOG, build_report_data, forecast_size, json_for_script,
-                                    render_report)
+                                    render_report, worked_scenarios)
+from hallyu_forecast.report_brief import parse_signed_pct
 
 from test_explain import explain, synthetic_model, synthetic_panel, synthetic_specs
 
@@ -255,8 +256,11 @@ def shipped(tmp_path_factory):
         drivers = hf.drivers("youth_arrivals_per_capita", model=resolve_model())
     except ModelError:
         drivers = hf.drivers("youth_arrivals_per_capita", n_refits=4, bootstrap_reps=100)
+    bundle = resolve_model()
+    scenarios = worked_scenarios(bundle)  # what build_report shows: the what-if rows and their basis
     start = time.perf_counter()
-    path = render_report(ex, tmp / "report.html", forecasts=forecasts, drivers=drivers)
+    path = render_report(ex, tmp / "report.html", forecasts=forecasts, drivers=drivers, effects=bundle.effects,
+                         scenarios=scenarios, panel=bundle.load_panel())
     return ex, drivers, path, time.perf_counter() - start, tmp
 
 
@@ -305,20 +309,79 @@ def test_shipped_report_is_light_and_self_contained(shipped, loaded):
     assert console_errors(stderr) == []
 
 
-def test_brief_numbers_equal_the_drivers_object(shipped, loaded):
-    drivers = shipped[1]
+def _brief_dom(loaded) -> str:
     dom = loaded[1]
-    brief = dom[dom.index('id="brief"'):dom.index('id="drivers"')]
+    return dom[dom.index('id="brief"'):dom.index('id="drivers"')]
+
+
+def test_brief_numbers_equal_the_drivers_cli(shipped, loaded, capsys):
+    """Every share on the brief is the string `hallyu-forecast drivers` prints (same object, same rounding)."""
+    from hallyu_forecast.cli import main
+
+    brief = _brief_dom(loaded)
     shown = dict(re.findall(r'data-brief="([a-z_]+)">([^<]*)<', brief))
-    b = drivers.brief()["targets"]["youth_arrivals_per_capita"]
-    assert shown["n_countries"] == str(b["n_countries"])
-    assert shown["gov"] == f"{100 * b['split']['government_support'][0]:.1f}%"
-    assert shown["local"] == f"{100 * b['split']['local_conditions'][0]:.1f}%"
-    lo, hi = b["split"]["government_support"][1:]
-    assert shown["gov_ci"] == f"[{100 * lo:.1f}%\u2013{100 * hi:.1f}%]"
+    assert main(["drivers"]) == 0  # the shipped model's stored drivers result, as the report uses
+    out = capsys.readouterr().out
+    block = out[out.index("youth_arrivals_per_capita:"):]
+    block = block[:block.index("\n\n")]
+    for variant, suffix in (("as_specified", ""), ("trade_as_government_support", "_trade")):
+        part = block[block.index(f"spread of levels by role ({variant}):"):]
+        for role, key in (("government support", "gov"), ("local conditions", "local")):
+            m = re.search(rf"{role}\s+([\d.\-]+%) (\[[^\]]+\])", part)
+            assert m, f"{role} not in the CLI's {variant} block"
+            assert shown[key + suffix] == m.group(1) and shown[key + suffix + "_ci"] == m.group(2), (variant, role)
+    b = shipped[1].brief()["targets"]["youth_arrivals_per_capita"]
+    assert re.search(rf"youth_arrivals_per_capita: {shown['n_countries']} countries", out)
     assert shown["ratio_global"] == f"{b['ratio_vs_global_mean'][0]:.2f}"
     assert shown["ratio_cy"] == f"{b['ratio_vs_continent_year_mean'][0]:.2f}"
-    assert "not causal" in brief and "2023" in brief  # the caveat, and forecasts labelled with their years
+    assert "not effects of policy" in brief and "2023" in brief  # the limits, and forecasts labelled with years
+
+
+def test_brief_lever_effects_equal_the_effects_cli(shipped, loaded, capsys, monkeypatch):
+    """Each lever sentence's percent, interval and n treated are what `hallyu-forecast effects` prints.
+
+    The CLI recomputes the estimates (minutes); here it is handed the estimates stored with the
+    shipped model (what the report renders), so its own table-printing path is what is compared."""
+    import hallyu_forecast.causal.commands as causal_commands
+    from hallyu_forecast.cli import main
+    from hallyu_forecast.inference import resolve_model
+
+    monkeypatch.setattr(causal_commands, "effects", lambda **kw: resolve_model().effects)
+    assert main(["effects", "--no-track"]) == 0
+    printed = {}
+    for line in capsys.readouterr().out.splitlines():
+        tok = line.split()
+        if len(tok) > 9 and tok[1] == "youth_arrivals_per_capita":
+            printed[tok[0]] = tok
+    items = re.findall(r'<li data-lever="([a-z_]+)" data-estimate="([^"]*)" data-lo="([^"]*)" data-hi="([^"]*)" '
+                       r'data-n="(\d+)">([^<]*)</li>', _brief_dom(loaded))
+    assert {i[0] for i in items} == {"kcc", "working_holiday", "fta", "trade_intensity"}
+    for lever, est, lo, hi, n, sentence in items:
+        tok = printed[lever]
+        cli = dict(zip(("estimate_pct", "ci_lo_pct", "ci_hi_pct"), map(float, tok[5:8])))
+        # the CLI prints 3 decimals, the brief 1: they agree to the brief's rounding (0.05) plus the CLI's (0.0005)
+        for shown, key in ((est, "estimate_pct"), (lo, "ci_lo_pct"), (hi, "ci_hi_pct")):
+            assert abs(parse_signed_pct(shown) - cli[key]) <= 0.0505, (lever, key, shown, cli[key])
+        assert n == tok[8]
+        assert f"we cannot rule out effects between {lo} and {hi}" in sentence and "%" in sentence
+        if lever in ("kcc", "working_holiday"):
+            assert "unknown opening dates are left out" in sentence
+
+
+def test_brief_forecast_equals_the_predict_cli(loaded, capsys):
+    from hallyu_forecast.cli import main
+    from hallyu_forecast.report_brief import natural
+
+    assert main(["predict", "--horizon", "1", "--json"]) == 0
+    rows = {r["iso3"]: r for r in json.loads(capsys.readouterr().out)}
+    shown = re.findall(r'data-next="([A-Z]{3})">[^<]*? ([\d,.]+)</span> <span class="ci">\[80%: ([\d,.]+)\u2013([\d,.]+)\]',
+                       _brief_dom(loaded))
+    assert len(shown) == 3
+    for iso3, value, lo, hi in shown:
+        r = rows[iso3]
+        assert r["model"] == "history" and r["domain"] == "in"  # measured and inside the models' range only
+        assert value == natural(r["prediction_natural"])
+        assert (lo, hi) == (natural(math.exp(r["lower"])), natural(math.exp(r["upper"])))
 
 
 def test_search_finds_codes_and_other_names_and_enter_opens(probed):
@@ -431,5 +494,12 @@ def test_causal_section_with_worked_scenarios_from_the_shipped_model(tmp_path):
     path = render_report(ex, tmp_path / "r.html", effects=bundle.effects, scenarios=scen)
     text = path.read_text(encoding="utf-8")
     assert "What Korea's policy levers did" in text and "Worked what-if scenarios" in text
-    assert "MEX: wh_agreement = 1 and fta_korea_in_force = 1" in text
+    # rows in words, not column names; each labelled with its real basis (not "causal" for a failed check)
+    assert "MEX: working-holiday agreement starts and FTA with Korea enters into force" in text
+    assert "MEX: trade with Korea US$40bn a year" in text and "kor_trade_usd = 4e+10" not in text
+    rows = re.findall(r"<tr><td>(MEX: trade with Korea[^<]*)</td>.*?<td><b>([^<]*)</b>", text)
+    assert rows and all(basis == "causal (not credible)" for _, basis in rows)
+    rows = re.findall(r"<tr><td>(MEX: working-holiday[^<]*)</td>.*?<td><b>([^<]*)</b>", text)
+    assert rows and all(basis == "causal (pre-trends fail)" for _, basis in rows)
     assert re.search(r"Korean Cultural Centre opens</td><td>youth visitors per 100k", text)
+    assert "log points (" not in text.split('id="causal"')[1].split("</table>")[0]  # effects in percent
