@@ -311,6 +311,12 @@ def _headline(drivers, prefer: str | None) -> str:
     return drivers.targets[0]
 
 
+def _legend_roles(roles) -> list[str]:
+    """Legend entries for the roles drawn, plus "mixed" (neutral grey) when a group spans roles."""
+    roles = set(roles)
+    return [r for r in ch.ROLE_COLORS if r in roles] + (["mixed"] if roles - set(ch.ROLE_COLORS) else [])
+
+
 def _split_rows(split: pd.DataFrame) -> list[dict]:
     return [{"role": r.role, "label": ch.ROLE_LABELS.get(r.role, r.role), "share": float(r.share),
              "lo": float(r.lo), "hi": float(r.hi), "text": f"{pct(r.share)} {interval(r.lo, r.hi)}"}
@@ -342,15 +348,17 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
     groups = frames["groups"]
     groups = groups[(groups["target"] == target) & (groups["variant"] == "as_specified")]
     groups = groups.sort_values("share", ascending=False)
+    # shown rounded so that they still sum to the rounded total (no "100.2%" beside "-0.2%")
+    rounded = rb.largest_remainder([100 * float(v) for v in groups["share"]], 1)
     g_items = [{"label": _group_label(r.group), "value": float(r.share), "lo": float(r.lo), "hi": float(r.hi),
-                "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": pct(r.share),
+                "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{rounded[k]:.1f}%",
                 "tooltip": f"{_group_label(r.group)} ({_role_label(r.role)}): {pct(r.share)} "
-                           f"{interval(r.lo, r.hi)}"} for r in groups.itertuples()]
+                           f"{interval(r.lo, r.hi)}"} for k, r in enumerate(groups.itertuples())]
     svg_groups = ""
     if g_items:
         svg_groups = ch.hbar_chart("drivers-groups", f"By group: {g_items[0]['label']} leads", "Same decomposition, "
-                                   "by feature group", g_items, "share of the spread", tick_fmt=lambda t: ch.pct(t),
-                                   legend_roles=[r for r in ch.ROLE_COLORS if r in set(groups["role"])])
+                                   "by feature group (labels rounded so that they sum to the total)", g_items, "share of the spread", tick_fmt=lambda t: ch.pct(t),
+                                   legend_roles=_legend_roles(groups["role"]))
         charts.append("drivers-groups")
     levers = frames["levers"]
     levers = levers[levers["target"] == target].sort_values("importance", ascending=False).head(12)
@@ -362,11 +370,11 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
                for r in levers.itertuples()]
     svg_levers = ""
     if l_items:
-        svg_levers = ch.hbar_chart("drivers-levers", f"Levers: {l_items[0]['label']} matters most",
+        svg_levers = ch.hbar_chart("drivers-levers", f"Largest association: {l_items[0]['label']}",
                                    f"Mean |SHAP| per country-year (log points), {level}% interval over refits; "
                                    "a rank is stated only where intervals separate", l_items,
                                    "mean |contribution| (log points)",
-                                   legend_roles=[r for r in ch.ROLE_COLORS if r in set(levers["role"])])
+                                   legend_roles=_legend_roles(levers["role"]))
         charts.append("drivers-levers")
     stated = [clean_label(r.label) for r in levers.itertuples() if r.rank_stated]
     acc = frames["accuracy"]
@@ -635,6 +643,15 @@ def _forecast_section(ex, forecasts: pd.DataFrame | None, inv: _Inv, unit: str, 
             "frame": f}
 
 
+def _pct_tick(v: float) -> str:
+    """A log-point axis tick in percent of the forecast (+0.001 -> "+0.1%"), never in scientific notation."""
+    p = 100 * (math.exp(float(v)) - 1)
+    if abs(p) < 1e-9:
+        return "0%"
+    digits = max(0, min(4, 1 - math.floor(math.log10(abs(p)))))
+    return f"{p:+.{digits}f}%".replace("-", "\u2212")
+
+
 #: why a forecast is drawn grey, not coloured (the map colours only measured, in-domain answers)
 GREY_NEW_MARKET = "not coloured: covariate-only new-market model (no travel history; ranges of about \u00d720)"
 GREY_LABEL = "grey, hatched: covariate-only guess or extrapolation (hover or focus for the reason)"
@@ -700,12 +717,13 @@ def _lever_charts(ex, labels: dict[str, str], charts: list[str]) -> list[str]:
                        "values": [b for a, b in zip(x, y) if a == v],
                        "tooltips": [t for a, t in zip(x, tips) if a == v]} for v in levels]
             svg = ch.strip_chart(name, title, "One dot per country-year, by the lever's value; bar: median. "
-                                 "Associational, not causal.", groups, "contribution (log points)",
-                                 colour=ch.ROLE_COLORS["government_support"])
+                                 "Associational, not causal.", groups, "contribution (% of the forecast)",
+                                 colour=ch.ROLE_COLORS["government_support"], y_fmt=_pct_tick)
         else:
             svg = ch.scatter_chart(name, title, "One dot per country-year: value (x) and contribution (y). "
-                                   "Associational, not causal.", x, y, tips, label, "contribution (log points)",
-                                   colour=ch.ROLE_COLORS["government_support"], width=430, height=300)
+                                   "Associational, not causal.", x, y, tips, label, "contribution (% of the forecast)",
+                                   colour=ch.ROLE_COLORS["government_support"], width=430, height=300,
+                                   y_fmt=_pct_tick)
         charts.append(name)
         out.append(svg)
     return out
@@ -973,6 +991,25 @@ def _backtest_table(backtest) -> dict | None:
     return {"columns": columns, "rows": rows}
 
 
+def _target_definitions(drivers, target: dict) -> list[dict]:
+    """Every target the report shows (the forecaster's and each drivers measure): name, unit, definition."""
+    names = [target["name"]] + [t for t in (drivers.targets if drivers is not None else []) if t != target["name"]]
+    try:
+        specs = load_feature_specs().targets
+    except Exception:  # custom specs: the forecaster's own description only
+        specs = {}
+    out = []
+    for n in names:
+        spec = specs.get(n)
+        unit = (drivers.meta.get("targets", {}).get(n, {}).get("unit") if drivers is not None else None) or \
+            (target.get("unit") if n == target["name"] else n)
+        desc = str(getattr(spec, "description", "") or (target.get("description", "") if n == target["name"] else ""))
+        out.append({"name": n, "unit": unit, "description": desc,
+                    "measures": str(getattr(spec, "measures", "") or ""),
+                    "does_not_measure": str(getattr(spec, "does_not_measure", "") or "")})
+    return out
+
+
 def _sources(embedded: bool) -> list[dict]:
     if not embedded:
         return []
@@ -1082,6 +1119,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
                        "origins": [min(meta.get("origins") or [ex.latest_origin]),
                                    max(meta.get("origins") or [ex.latest_origin])],
                        "n_refits": meta.get("n_refits", 0), "gap": _num(meta.get("max_additivity_gap")) or 0.0},
+        "targets": _target_definitions(drivers, target),
         "drivers": ({"definition": dsec["definition"], "folds": drivers.meta.get("folds"),
                      "n_refits": drivers.meta.get("n_refits"), "dropped": dsec["dropped"],
                      "skipped": drivers.meta.get("skipped", {})} if dsec else None),

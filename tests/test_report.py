@@ -503,3 +503,121 @@ def test_causal_section_with_worked_scenarios_from_the_shipped_model(tmp_path):
     assert rows and all(basis == "causal (pre-trends fail)" for _, basis in rows)
     assert re.search(r"Korean Cultural Centre opens</td><td>youth visitors per 100k", text)
     assert "log points (" not in text.split('id="causal"')[1].split("</table>")[0]  # effects in percent
+
+
+# ------------------------------------------------------------------ layout and access (issue 19)
+PROBE_LAYOUT = r"""
+window.__hallyuOpen('VNM');
+var unit = JSON.parse(document.getElementById('report-data').textContent).unit;
+var bad = {overflow: [], clipped: [], legend: [], unit: [], small: [], focus: []};
+var tables = document.querySelectorAll('main table');
+for (var i = 0; i < tables.length; i++) {
+  var t = tables[i], box = t.parentNode, r = t.getBoundingClientRect(), m = document.querySelector('main').getBoundingClientRect();
+  if (r.width === 0) { continue; }
+  if (box.scrollWidth > box.clientWidth + 1 || r.right > m.right + 1) { bad.overflow.push((t.closest('section') || {}).id + ':' + Math.round(r.width)); }
+}
+var svgs = document.querySelectorAll('svg[data-chart]');
+for (var j = 0; j < svgs.length; j++) {
+  var sv = svgs[j], sr = sv.getBoundingClientRect();
+  if (sr.width === 0) { continue; }
+  var scale = sv.getScreenCTM().a, name = sv.getAttribute('data-chart');
+  var texts = sv.querySelectorAll('text');
+  for (var k = 0; k < texts.length; k++) {
+    var tr = texts[k].getBoundingClientRect();
+    if (tr.width === 0) { continue; }
+    if (tr.left < sr.left - 1 || tr.right > sr.right + 1) { bad.clipped.push(name + ':' + texts[k].textContent.slice(0, 40)); }
+    var px = parseFloat(getComputedStyle(texts[k]).fontSize) * scale;
+    if (px < 12.95) { bad.small.push(name + ':' + px.toFixed(1) + ':' + texts[k].textContent.slice(0, 20)); }
+  }
+  var swatches = Array.prototype.filter.call(sv.querySelectorAll('rect'), function (q) {
+    return q.getAttribute('width') === '12' && q.getAttribute('height') === '12'; });
+  if (swatches.length) {
+    var labelled = {};
+    swatches.forEach(function (q) { var n = q.nextElementSibling;
+      while (n && n.tagName.toLowerCase() === 'rect') { n = n.nextElementSibling; }
+      if (!n || n.tagName.toLowerCase() !== 'text' || !n.textContent.trim()) { bad.legend.push(name + ':unlabelled swatch'); }
+      labelled[q.getAttribute('fill')] = 1; });
+    var marks = sv.querySelectorAll('g.mark rect');
+    for (var b = 0; b < marks.length; b++) { var f = marks[b].getAttribute('fill');
+      if (!labelled[f]) { bad.legend.push(name + ':colour ' + f + ' not in the legend'); } }
+  }
+}
+var countries = document.querySelectorAll('svg[data-chart^="map-forecast"] g.country');
+for (var c = 0; c < countries.length; c++) {
+  var tip = countries[c].querySelector('title').textContent;
+  if (tip.indexOf('no forecast') < 0 && tip.indexOf(unit) < 0) { bad.unit.push(countries[c].getAttribute('data-iso3')); }
+  if (countries[c].getAttribute('tabindex') !== '0' || countries[c].getAttribute('aria-label') !== tip) { bad.focus.push(countries[c].getAttribute('data-iso3')); }
+}
+var all = document.querySelectorAll('body *');
+for (var e = 0; e < all.length; e++) {
+  var el = all[e];
+  if (el.closest('svg') || ['SCRIPT', 'STYLE', 'TITLE'].indexOf(el.tagName) >= 0) { continue; }
+  var own = Array.prototype.some.call(el.childNodes, function (n) { return n.nodeType === 3 && n.textContent.trim(); });
+  if (!own || el.getClientRects().length === 0) { continue; }
+  var size = parseFloat(getComputedStyle(el).fontSize);
+  if (size < 12.95) { bad.small.push(el.tagName + ':' + size + ':' + el.textContent.trim().slice(0, 30)); }
+}
+var first = document.querySelector('svg[data-chart="map-forecast"] g.country[data-iso3="VNM"]');
+first.focus();
+var tipEl = document.getElementById('tip');
+document.body.setAttribute('data-focus-tip', tipEl && tipEl.style.display === 'block' && tipEl.textContent === first.getAttribute('aria-label') ? 'same' : 'missing');
+var sel = document.getElementById('map-year');
+sel.value = sel.options[sel.options.length - 1].value; sel.dispatchEvent(new Event('change'));
+var shown = Array.prototype.filter.call(document.querySelectorAll('figure.map-year'), function (f) { return !f.hidden; });
+document.body.setAttribute('data-map-year', shown.length === 1 ? shown[0].getAttribute('data-year') : 'none');
+document.body.setAttribute('data-downloads', String(document.querySelectorAll('button.dl').length));
+document.body.setAttribute('data-tables', String(document.querySelectorAll('main table').length));
+document.body.setAttribute('data-figures', String(document.querySelectorAll('figure svg[data-chart]').length));
+for (var key in bad) { document.body.setAttribute('data-bad-' + key, bad[key].slice(0, 12).join(' | ')); }
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 1000])
+def test_layout_fits_and_is_accessible(shipped, width):
+    """At 1400 and 1000 px: no table overflows sideways, no SVG label is clipped, every legend colour is
+    labelled, every forecast-map country names its unit and is keyboard-focusable with the same text,
+    no text is below 13 px, the year control switches maps, and every table and chart has a CSV button."""
+    path, tmp = shipped[2], shipped[4]
+    attrs, _, stderr = dom_state(with_probe(path, PROBE_LAYOUT, f"layout-{width}.html"), tmp,
+                                 f"--window-size={width},900")
+    assert "data-probe-error" not in attrs, attrs.get("data-probe-error")
+    for key in ("overflow", "clipped", "legend", "unit", "small", "focus"):
+        assert attrs.get(f"data-bad-{key}") == "", (key, attrs.get(f"data-bad-{key}"))
+    assert attrs["data-focus-tip"] == "same"
+    assert attrs["data-map-year"] == "2025"
+    assert int(attrs["data-downloads"]) == int(attrs["data-tables"]) + int(attrs["data-figures"]) > 10
+    assert attrs.get("data-js-errors") == "" and console_errors(stderr) == []
+
+
+def test_maps_colour_only_measured_in_domain_places(shipped):
+    text = shipped[2].read_text(encoding="utf-8")
+    assert text.count('data-chart="map-forecast') == 3  # one map per forecast year, a select picks one
+    for chart in re.findall(r'<svg class="chart" data-chart="map-forecast[^"]*".*?</svg>', text, re.S):
+        prk = re.search(r'<g class="country" data-iso3="PRK"><title>([^<]*)</title>(.*?)</g>', chart).group(1, 2)
+        assert "not coloured" in prk[0] and 'fill="#c8c8c8"' in prk[1]  # North Korea is not drawn as a forecast
+        for iso3, tip, body in re.findall(r'<g class="country" data-iso3="([A-Z]+)"><title>([^<]*)</title>(.*?)</g>',
+                                          chart):
+            coloured = 'fill="#c8c8c8"' not in body and 'fill="#dcdcdc"' not in body
+            if coloured:  # coloured places are answered by the history model inside the domain
+                assert "history model" in tip and "not coloured" not in tip, iso3
+            if "new-market model" in tip or "extrapolated" in tip:
+                assert not coloured and "not coloured" in tip, iso3
+        assert "covariate-only guess or extrapolation" in chart  # said in the legend
+
+
+def test_vintage_glossary_and_methods_text(shipped):
+    text = shipped[2].read_text(encoding="utf-8")
+    import hallyu_forecast.report_brief as rb
+    from hallyu_forecast.monthly import load_monthly
+
+    assert f"<span data-vintage>{rb.data_vintage(load_monthly())}</span>" in text
+    assert re.search(r"arrivals through \d{4}-\d{2}</span>; run <code>hallyu-forecast data pull</code>", text)
+    glossary = text[text.index('id="glossary"'):]
+    for term in ("SHAP", "RMSE", "Log points", "Grouped cross-validation", "Covariance share",
+                 "Continent × year mean", "New market", "persistence_median_drift", "Mean |contribution|"):
+        assert f"<dt>{term}" in glossary, term
+    methods = text[text.index('id="methods"'):text.index('id="glossary"')]
+    assert "model bundle." not in methods and "2022–2022" not in methods
+    for t in shipped[1].targets:  # every target defined, not only the forecaster's
+        assert f"<small>({t})</small></dt><dd>" in methods
+    assert not re.search(r"\d\.?\d*e-0\d", re.sub(r"<script.*?</script>|additivity gap [^ ]+", "", text, flags=re.S))
