@@ -33,9 +33,9 @@ LEVER_WORDS = {"kcc": "Korean Cultural Centres", "working_holiday": "Working-hol
                "fta": "Free-trade agreements with Korea", "trade_intensity": "Trade with Korea",
                "diplomatic_ties_years": "Years of diplomatic ties", "oda": "Korean development aid (2019)"}
 #: what one unit of the lever is (the estimate's meaning)
-LEVER_UNIT = {"kcc": "after a centre opens (average of the first 7 years)",
-              "working_holiday": "after an agreement starts (average of the first 7 years)",
-              "fta": "after an FTA enters into force (average of the first 7 years)",
+LEVER_UNIT = {"kcc": "in the first 7 years after a centre opens",
+              "working_holiday": "in the first 7 years after an agreement starts",
+              "fta": "in the first 7 years after entry into force",
               "trade_intensity": "per 1 log-point rise in trade with Korea per person (trade ×2.7)",
               "diplomatic_ties_years": "per year of ties", "oda": "per log point of aid"}
 #: event levers whose panel has an "onset unknown" flag (those countries are left out of the estimate)
@@ -187,9 +187,8 @@ def _edge_note(row, what: str) -> str:
         return ""
     if share - lo < 0.1 * width or hi - share < 0.1 * width:
         side = "larger" if share - lo < 0.1 * width else "smaller"
-        return (f"The {what} share ({share_text(share)}) sits at the edge of its interval {share_interval(lo, hi)}: "
-                "the point comes from the fit on all countries, the interval from refits on 80% of them, and most "
-                f"refits give a {side} share (the few countries left out matter). Read the interval, not the point.")
+        return (f"The {what} share sits at the edge of its interval: the point is the fit on all countries, the "
+                f"interval comes from refits on 80% of them, most of which give a {side} share. Read the interval.")
     return ""
 
 
@@ -240,24 +239,22 @@ def levers_answer(effects, target: str, unit: str, panel: pd.DataFrame | None = 
         est, lo, hi = (signed_pct(r[c]) for c in ("estimate_pct", "ci_lo_pct", "ci_hi_pct"))
         item.update(estimate=est, lo=lo, hi=hi, values=[float(r["estimate_pct"]), float(r["ci_lo_pct"]),
                                                         float(r["ci_hi_pct"])])
-        who = "countries" if lever != "trade_intensity" else "countries (country-years compared within country)"
-        treated = f"{n} treated {who}" if lever != "trade_intensity" else f"{n} countries"
+        treated = f"{n} treated countries" if lever != "trade_intensity" else f"{n} countries"
+        when = LEVER_UNIT.get(lever, "")
         if float(r["ci_lo_pct"]) <= 0 <= float(r["ci_hi_pct"]):
-            head = f"{name}: no detectable effect on {unit} {LEVER_UNIT.get(lever, '')} ({est})"
+            head = f"{name}: no detectable effect ({est} {when})"
         else:
-            head = f"{name}: {est} {LEVER_UNIT.get(lever, '')}"
-        sentence = (f"{head}; we cannot rule out effects between {lo} and {hi} (95% interval; {treated}).")
-        flags = []
-        if "pre-trends rejected" in verdict:
-            flags.append("the treated countries were already diverging before the start (pre-trends fail), "
-                         "so even this range is not a clean causal answer")
-        if "not credible" in verdict:
-            flags.append("not credible: " + verdict.split("not credible:", 1)[1].strip())
-        if flags:
-            sentence += " Caution: " + "; ".join(flags) + "."
+            head = f"{name}: {est} {when}"
+        sentence = f"{head}; we cannot rule out effects between {lo} and {hi} ({treated}"
         if lever in UNKNOWN_ONSET:
-            sentence += (f" Countries with unknown opening dates are left out"
-                         + (f" ({unknown[lever]} countries)." if unknown.get(lever) is not None else "."))
+            k = unknown.get(lever)
+            sentence += ("; countries with unknown opening dates are left out"
+                         + (f": {k} {'country' if k == 1 else 'countries'}" if k is not None else ""))
+        sentence += ")."
+        if "pre-trends rejected" in verdict:
+            sentence += " Pre-trends fail: the treated countries were already diverging, so not a clean causal answer."
+        if "not credible" in verdict:
+            sentence += " Not credible: " + verdict.split("not credible:", 1)[1].strip() + "."
         item["sentence"] = sentence
         rows.append(item)
     if not rows:
