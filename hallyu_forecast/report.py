@@ -1111,6 +1111,10 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
         brief["cannot"] = rb.cannot_say(brief["levels"], brief["levers"], nxt, vintage)
     countries = _country_payload(ex, fc.pop("frame"), history, inv, target["unit"], names, other, domain, drivers,
                                  dtarget, dsec["unit"] if dsec else "")
+    profiles = rb.country_profiles(panel)
+    for item in countries:  # every measure and lever the panel has for the country (issue 19)
+        if item["iso3"] in profiles:
+            item["profile"] = profiles[item["iso3"]]
     meta = ex.meta
     methods = {
         "target": {k: str(target.get(k, "")) for k in ("name", "description", "measures", "does_not_measure")},

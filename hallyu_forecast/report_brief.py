@@ -340,3 +340,77 @@ def data_vintage(monthly: pd.DataFrame | None, panel_year: int | None = None) ->
     if panel_year is not None:
         return f"data through {int(panel_year)}"
     return ""
+
+
+# ------------------------------------------------------------------ country profiles
+#: (label, unit, panel column, divisor: "pop" = per 100k inhabitants, a number = multiply, lo/hi columns)
+PROFILE_MEASURES = (
+    ("Youth visitors to Korea", "per 100k inhabitants", "arrivals_0_30", "pop", None),
+    ("All visitors to Korea", "per 100k inhabitants", "arrivals_total", "pop", None),
+    ("Degree students in Korea", "per 100k inhabitants", "students_degree", "pop", None),
+    ("Korean-language students in Korea", "per 100k inhabitants", "students_language", "pop", None),
+    ("K-pop share of Spotify chart entries", "%", "kpop_chart_share", 100.0, None),
+    ("K-drama share of Netflix TV top-10 slots", "%", "kdrama_top10_share", 100.0, None),
+    ("Korea Foundation fan-club members", "per 100k inhabitants", "kf_fan_club_members", "pop", None),
+    ("Hallyu intensity index", "points (0-100)", "hallyu_index", 1.0, ("hallyu_index_lo", "hallyu_index_hi")),
+)
+#: (label, present column, onset-year column, onset-unknown column)
+PROFILE_LEVERS = (
+    ("Korean Cultural Centre", "kcc_present", "kcc_onset_year", "kcc_onset_unknown"),
+    ("Working-holiday agreement", "wh_agreement", "wh_onset_year", "wh_onset_unknown"),
+    ("FTA with Korea in force", "fta_korea_in_force", "fta_korea_onset_year", None),
+)
+
+
+def _r(v) -> float | None:
+    v = float(v)
+    return float(f"{v:.3g}") if math.isfinite(v) else None
+
+
+def country_profiles(panel: pd.DataFrame | None) -> dict[str, dict]:
+    """ISO3 -> every measure the panel has for the country (label, unit, years, values, interval) and
+    the levers it has with their dates; a measure without any value is listed as "no data"."""
+    if panel is None or not {"iso3", "year"} <= set(panel.columns):
+        return {}
+    out = {}
+    pop = panel["population"] if "population" in panel else pd.Series(np.nan, index=panel.index)
+    for iso3, g in panel.groupby("iso3", sort=True):
+        g = g.sort_values("year")
+        p = pop.loc[g.index]
+        measures = []
+        for label, unit, col, scale, band in PROFILE_MEASURES:
+            if col not in g:
+                continue
+            v = g[col].astype(float)
+            if scale == "pop":
+                v = (v / p * 1e5).where((v > 0) & (p > 0))
+            else:
+                v = v * scale
+            ok = v.notna()
+            if not ok.any():
+                measures.append([label, unit, [], [], None, None])
+                continue
+            years = g.loc[ok, "year"].astype(int).tolist()
+            lo = hi = None
+            if band and set(band) <= set(g.columns):
+                lo = [_r(x) for x in g.loc[ok, band[0]] * scale]
+                hi = [_r(x) for x in g.loc[ok, band[1]] * scale]
+            measures.append([label, unit, years, [_r(x) for x in v[ok]], lo, hi])
+        levers = []
+        last = g.iloc[-1]
+        for label, present, onset, unknown in PROFILE_LEVERS:
+            if present not in g:
+                continue
+            has = float(last.get(present, 0) or 0) > 0
+            year = float(last.get(onset, 0) or 0) if onset in g else 0.0
+            unk = bool(float(last.get(unknown, 0) or 0) > 0) if unknown and unknown in g else False
+            if not has:
+                text = "none (as of the latest data)"
+            elif year > 0:
+                text = f"since {int(year)}"
+            else:
+                text = "yes, opening date unknown (left out of the causal estimate)" if unk else "yes, date not recorded"
+            levers.append([label, text])
+        out[str(iso3)] = {"measures": measures, "levers": levers,
+                          "years": [int(g["year"].min()), int(g["year"].max())]}
+    return out

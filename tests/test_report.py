@@ -621,3 +621,23 @@ def test_vintage_glossary_and_methods_text(shipped):
     for t in shipped[1].targets:  # every target defined, not only the forecaster's
         assert f"<small>({t})</small></dt><dd>" in methods
     assert not re.search(r"\d\.?\d*e-0\d", re.sub(r"<script.*?</script>|additivity gap [^ ]+", "", text, flags=re.S))
+
+
+def test_country_profiles_show_every_measure_and_the_levers(probed):
+    """Each opened country lists Korea's levers with their dates and every panel measure with its
+    history; measures without a value are named under "No data" (values from the shipped panel)."""
+    from hallyu_forecast.panel import load_panel
+
+    attrs, dom, _ = probed
+    assert "data-probe-error" not in attrs and attrs.get("data-js-errors") == ""
+    vnm = dom[dom.index('id="c-VNM"'):]
+    vnm = vnm[:vnm.index("</details>")]
+    panel = load_panel()
+    onset = int(panel.loc[panel["iso3"] == "VNM", "fta_korea_onset_year"].max())
+    assert f"FTA with Korea in force: since {onset}" in vnm and "Korean Cultural Centre: " in vnm
+    for measure in ("Youth visitors to Korea", "K-pop share of Spotify chart entries", "Hallyu intensity index"):
+        assert f"<title>{measure}</title>" in vnm, measure
+    assert "Forecast: history model" in vnm
+    nga = dom[dom.index('id="c-NGA"'):]
+    nga = nga[:nga.index("</details>")]
+    assert "covariate-only new-market model" in nga and "No data: " in nga
