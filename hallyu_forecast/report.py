@@ -397,6 +397,55 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
             if "dropped" in frames else []}
 
 
+def _drivers_measures(drivers, headline: str, charts: list[str]) -> list[dict]:
+    """The drivers answer for every other measure the drivers model covers (shown one at a time by a
+    selector): split by role under both trade codings, the strongest associations, accuracy."""
+    frames = drivers.to_frames()
+    brief = drivers.brief()["targets"]
+    level = int(round(100 * float(drivers.meta.get("level") or 0.9)))
+    out = []
+    for k, t in enumerate(drivers.targets):
+        if t == headline:
+            continue
+        unit = drivers.meta.get("targets", {}).get(t, {}).get("unit", t)
+        b = brief[t]
+        answer = rb.levels_answer(drivers, t)
+        spec = frames["split"]
+        spec = spec[(spec["target"] == t) & (spec["variant"] == "as_specified")]
+        items = [{"label": ch.ROLE_LABELS.get(r.role, r.role), "value": float(r.share), "lo": float(r.lo),
+                  "hi": float(r.hi), "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": pct(r.share),
+                  "tooltip": f"{ch.ROLE_LABELS.get(r.role, r.role)}: {pct(r.share)} of the spread, {level}% interval "
+                             f"{interval(r.lo, r.hi)}"} for r in spec.itertuples()]
+        name = f"drivers-split-{k}"
+        svg_split = ch.hbar_chart(name, f"{unit}: share of the differences between countries by role",
+                                  f"Covariance share; whiskers: {level}% interval over refits on 80% of countries",
+                                  items, "share of the spread", tick_fmt=lambda v: ch.pct(v)) if items else ""
+        if items:
+            charts.append(name)
+        lv = frames["levers"]
+        lv = lv[lv["target"] == t].sort_values("importance", ascending=False).head(8)
+        l_items = [{"label": clean_label(r.label), "value": float(r.importance), "lo": float(r.lo), "hi": float(r.hi),
+                    "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{r.importance:.2f}",
+                    "tooltip": f"{clean_label(r.label)} ({ch.ROLE_LABELS.get(r.role, r.role)}): mean |contribution| "
+                               f"{log_points(r.importance)}"} for r in lv.itertuples()]
+        lname = f"drivers-levers-{k}"
+        svg_levers = ch.hbar_chart(lname, f"{unit}: largest associations", "Mean |SHAP| per country-year (log "
+                                   "points; +0.10 = about 10%), interval over refits", l_items,
+                                   "mean |contribution| (log points)",
+                                   legend_roles=_legend_roles(lv["role"])) if l_items else ""
+        if l_items:
+            charts.append(lname)
+        beats = b["ratio_vs_global_mean"][2] < 1 and b["ratio_vs_continent_year_mean"][2] < 1
+        out.append({"target": t, "unit": unit, "answer": answer, "svg_split": svg_split, "svg_levers": svg_levers,
+                    "accuracy": f"error {b['ratio_vs_global_mean'][0]:.2f} "
+                                f"{interval(*b['ratio_vs_global_mean'][1:], lambda v: f'{v:.2f}')} times the global "
+                                f"mean's and {b['ratio_vs_continent_year_mean'][0]:.2f} "
+                                f"{interval(*b['ratio_vs_continent_year_mean'][1:], lambda v: f'{v:.2f}')} times the "
+                                "continent × year mean's on held-out countries"
+                                + ("" if beats else " (an interval reaches 1: treat this split with caution)")})
+    return out
+
+
 def _country_factors(rows: pd.DataFrame, unit: str, history: pd.DataFrame | None, inv: _Inv) -> dict:
     """One country's level as factors of the average country's (the drivers decomposition)."""
     first = rows.iloc[0]
@@ -1092,6 +1141,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     robust, robust_text = [], ""
     if drivers is not None:
         dsec = _drivers_section(drivers, dtarget, charts, history, inv, same_target=dtarget == target["name"])
+        dsec["measures"] = _drivers_measures(drivers, dtarget, charts)
         robust, robust_text = _robustness(drivers)
     causal = _causal_section(effects, event_study, drivers, dtarget, charts)
     if causal is not None:

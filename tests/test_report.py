@@ -252,10 +252,10 @@ def shipped(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("shipped")
     forecasts = hf.predict(horizon=[1, 2, 3])
     ex = explain(n_refits=2, years=sorted(int(o) for o in forecasts["origin"].unique()))  # what build_report does
-    try:  # the drivers part stored with the shipped model (fast); else a small fit
-        drivers = hf.drivers("youth_arrivals_per_capita", model=resolve_model())
+    try:  # the drivers part stored with the shipped model (fast, every measure); else a small fit
+        drivers = hf.drivers(model=resolve_model())
     except ModelError:
-        drivers = hf.drivers("youth_arrivals_per_capita", n_refits=4, bootstrap_reps=100)
+        drivers = hf.drivers(n_refits=4, bootstrap_reps=100)
     bundle = resolve_model()
     scenarios = worked_scenarios(bundle)  # what build_report shows: the what-if rows and their basis
     start = time.perf_counter()
@@ -516,7 +516,7 @@ for (var i = 0; i < tables.length; i++) {
   if (r.width === 0) { continue; }
   if (box.scrollWidth > box.clientWidth + 1 || r.right > m.right + 1) { bad.overflow.push((t.closest('section') || {}).id + ':' + Math.round(r.width)); }
 }
-var svgs = document.querySelectorAll('svg[data-chart]');
+function checkSvgs(svgs) {
 for (var j = 0; j < svgs.length; j++) {
   var sv = svgs[j], sr = sv.getBoundingClientRect();
   if (sr.width === 0) { continue; }
@@ -542,6 +542,8 @@ for (var j = 0; j < svgs.length; j++) {
       if (!labelled[f]) { bad.legend.push(name + ':colour ' + f + ' not in the legend'); } }
   }
 }
+}
+checkSvgs(document.querySelectorAll('svg[data-chart]'));
 var countries = document.querySelectorAll('svg[data-chart^="map-forecast"] g.country');
 for (var c = 0; c < countries.length; c++) {
   var tip = countries[c].querySelector('title').textContent;
@@ -565,6 +567,15 @@ var sel = document.getElementById('map-year');
 sel.value = sel.options[sel.options.length - 1].value; sel.dispatchEvent(new Event('change'));
 var shown = Array.prototype.filter.call(document.querySelectorAll('figure.map-year'), function (f) { return !f.hidden; });
 document.body.setAttribute('data-map-year', shown.length === 1 ? shown[0].getAttribute('data-year') : 'none');
+var ms = document.getElementById('drivers-measure');
+ms.value = ms.options[ms.options.length - 1].value; ms.dispatchEvent(new Event('change'));
+var vis = Array.prototype.filter.call(document.querySelectorAll('.drivers-target'), function (f) { return !f.hidden; });
+document.body.setAttribute('data-measure', vis.length === 1 && vis[0].querySelector('svg[data-chart]') ? vis[0].getAttribute('data-target') : 'none');
+document.body.setAttribute('data-measure-options', String(ms.options.length));
+for (var o = 1; o < ms.options.length; o++) {  // every measure's charts, shown one at a time
+  ms.value = ms.options[o].value; ms.dispatchEvent(new Event('change'));
+  checkSvgs(document.querySelectorAll('.drivers-target:not([hidden]) svg[data-chart]'));
+}
 document.body.setAttribute('data-downloads', String(document.querySelectorAll('button.dl').length));
 document.body.setAttribute('data-tables', String(document.querySelectorAll('main table').length));
 document.body.setAttribute('data-figures', String(document.querySelectorAll('figure svg[data-chart]').length));
@@ -585,6 +596,8 @@ def test_layout_fits_and_is_accessible(shipped, width):
         assert attrs.get(f"data-bad-{key}") == "", (key, attrs.get(f"data-bad-{key}"))
     assert attrs["data-focus-tip"] == "same"
     assert attrs["data-map-year"] == "2025"
+    drivers = shipped[1]
+    assert attrs["data-measure-options"] == str(len(drivers.targets)) and attrs["data-measure"] == drivers.targets[-1]
     assert int(attrs["data-downloads"]) == int(attrs["data-tables"]) + int(attrs["data-figures"]) > 10
     assert attrs.get("data-js-errors") == "" and console_errors(stderr) == []
 
