@@ -738,8 +738,10 @@ def _forecast_map(name: str, rows: pd.DataFrame, year: int, inv: _Inv, unit: str
     return svg, missing, len(values), len(greyed)
 
 
-def _lever_charts(ex, labels: dict[str, str], charts: list[str]) -> list[str]:
-    """How the forecaster's learned adjustment uses each policy lever; few-level levers as categories."""
+def _lever_charts(ex, labels: dict[str, str], charts: list[str], unused: list[str] | None = None) -> list[str]:
+    """How the forecaster's learned adjustment uses each policy lever; few-level levers as categories.
+    A lever the adjustment never uses (every contribution 0) gets no chart (an empty chart says
+    nothing); its label is appended to ``unused``."""
     terms = set(ex.terms.loc[ex.terms["kind"] == "feature", "term"])
     present = [t for t in LEVERS if t in terms]
     if not present:
@@ -757,6 +759,10 @@ def _lever_charts(ex, labels: dict[str, str], charts: list[str]) -> list[str]:
         tips = [f"{i} {int(o)}: value {ch.fmt(a)}, contribution {log_points(b) if np.isfinite(b) else 'n/a'}"
                 for i, o, a, b in zip(iso, origin, x, y)]
         label = labels.get(term, term)
+        if not np.any(np.abs(y[np.isfinite(y)]) > 0):
+            if unused is not None:
+                unused.append(label)
+            continue
         size = float(np.nanmean(np.abs(y))) if len(y) else 0.0
         title = f"{label}: mean |contribution| {log_points(size)}"
         name = f"lever-{term}"
@@ -1134,7 +1140,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     domain = _domain_status(forecasts, drivers, dtarget)
     fc = _forecast_section(ex, forecasts, inv, target["unit"], names, domain, charts)
     labels = feature_labels(ex.terms["term"])
-    fc["lever_charts"] = _lever_charts(ex, labels, charts)
+    fc["lever_charts"] = _lever_charts(ex, labels, charts, unused=fc.setdefault("levers_unused", []))
     fc["caveat"] = FORECAST_CAVEAT
     fc["shrinkage"] = ex.meta.get("shrinkage")
     dsec = brief = None

@@ -633,6 +633,7 @@ def test_vintage_glossary_and_methods_text(shipped):
     assert "model bundle." not in methods and "2022–2022" not in methods
     for t in shipped[1].targets:  # every target defined, not only the forecaster's
         assert f"<small>({t})</small></dt><dd>" in methods
+    assert "mean |contribution| 0 log points (unused)" not in text  # no empty lever chart
     assert not re.search(r"\d\.?\d*e-0\d", re.sub(r"<script.*?</script>|additivity gap [^ ]+", "", text, flags=re.S))
 
 
