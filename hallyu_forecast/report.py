@@ -311,6 +311,12 @@ def _headline(drivers, prefer: str | None) -> str:
     return drivers.targets[0]
 
 
+def _lp_interval(lo, hi) -> str:
+    """An interval of log points with its percent: "[0.566-0.997 log points (+76% to +171%)]"."""
+    p = lambda v: rb.signed_pct(100 * (math.exp(float(v)) - 1), 0)  # noqa: E731
+    return f"[{float(lo):.3f}\u2013{float(hi):.3f} log points ({p(lo)} to {p(hi)})]"
+
+
 def _legend_roles(roles) -> list[str]:
     """Legend entries for the roles drawn, plus "mixed" (neutral grey) when a group spans roles."""
     roles = set(roles)
@@ -365,7 +371,7 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
     l_items = [{"label": clean_label(r.label), "value": float(r.importance), "lo": float(r.lo), "hi": float(r.hi),
                 "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{r.importance:.2f}",
                 "tooltip": f"{clean_label(r.label)} ({ch.ROLE_LABELS.get(r.role, r.role)}): mean |contribution| "
-                           f"{r.importance:.3f} log points {interval(r.lo, r.hi, lambda v: f'{v:.3f}')}"
+                           f"{log_points(r.importance)}, interval {_lp_interval(r.lo, r.hi)}"
                            + ("; ranked above the next" if r.rank_stated else "; not separable from the next")}
                for r in levers.itertuples()]
     svg_levers = ""
@@ -427,7 +433,8 @@ def _drivers_measures(drivers, headline: str, charts: list[str]) -> list[dict]:
         l_items = [{"label": clean_label(r.label), "value": float(r.importance), "lo": float(r.lo), "hi": float(r.hi),
                     "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{r.importance:.2f}",
                     "tooltip": f"{clean_label(r.label)} ({ch.ROLE_LABELS.get(r.role, r.role)}): mean |contribution| "
-                               f"{log_points(r.importance)}"} for r in lv.itertuples()]
+                               f"{log_points(r.importance)}, interval {_lp_interval(r.lo, r.hi)}"}
+                   for r in lv.itertuples()]
         lname = f"drivers-levers-{k}"
         svg_levers = ch.hbar_chart(lname, f"{unit}: largest associations", "Mean |SHAP| per country-year (log "
                                    "points; +0.10 = about 10%), interval over refits", l_items,
@@ -1176,6 +1183,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
         "target": {k: str(target.get(k, "")) for k in ("name", "description", "measures", "does_not_measure")},
         "forecaster": {"model": str(meta.get("model", "")), "shrinkage": _num(meta.get("shrinkage")),
                        "drift": _num(meta.get("drift")), "horizon": ex.horizon,
+                       "drift_factor": math.exp(_num(meta.get("drift")) or 0.0),
                        "origins": [min(meta.get("origins") or [ex.latest_origin]),
                                    max(meta.get("origins") or [ex.latest_origin])],
                        "n_refits": meta.get("n_refits", 0), "gap": _num(meta.get("max_additivity_gap")) or 0.0},
