@@ -1168,7 +1168,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
         brief["levers"] = rb.levers_answer(effects, dtarget, brief["unit"], panel)
     else:
         brief = None
-    nxt = rb.next_answer(raw_forecasts, names, target["unit"])
+    nxt = rb.next_answer(raw_forecasts, names, target["unit"], inv=lambda v: inv(v) if inv(v) is not None else np.nan)
     if brief is not None:
         brief["next"] = nxt
         brief["cannot"] = rb.cannot_say(brief["levels"], brief["levers"], nxt, vintage)

@@ -267,8 +267,10 @@ def levers_answer(effects, target: str, unit: str, panel: pd.DataFrame | None = 
 
 
 # ------------------------------------------------------------------------ (c) next
-def next_answer(forecasts: pd.DataFrame | None, names: dict[str, str], unit: str, top: int = 3) -> dict | None:
-    """The forecast headline from ``predict()`` output: measured (history model), in-domain places only."""
+def next_answer(forecasts: pd.DataFrame | None, names: dict[str, str], unit: str, top: int = 3,
+                inv=math.exp) -> dict | None:
+    """The forecast headline from ``predict()`` output: measured (history model), in-domain places only.
+    ``inv`` maps the model scale of ``lower``/``upper`` to natural units (the target's inverse transform)."""
     if forecasts is None or forecasts.empty or "prediction_natural" not in forecasts:
         return None
     f = forecasts
@@ -282,8 +284,8 @@ def next_answer(forecasts: pd.DataFrame | None, names: dict[str, str], unit: str
     lower = "lower" if "lower" in f else "lower_80"
     upper = "upper" if "upper" in f else "upper_80"
     leaders = [{"iso3": r.iso3, "name": names.get(r.iso3, r.iso3), "value": natural(r.prediction_natural),
-                "lo": natural(math.exp(getattr(r, lower))) if np.isfinite(getattr(r, lower)) else "n/a",
-                "hi": natural(math.exp(getattr(r, upper))) if np.isfinite(getattr(r, upper)) else "n/a",
+                "lo": natural(inv(getattr(r, lower))) if np.isfinite(getattr(r, lower)) else "n/a",
+                "hi": natural(inv(getattr(r, upper))) if np.isfinite(getattr(r, upper)) else "n/a",
                 "raw": float(r.prediction_natural)} for r in y1.head(top).itertuples()]
     places = f.drop_duplicates("iso3")
     n_all = len(places)
