@@ -58,6 +58,8 @@ from hallyu_forecast.inference import predict, resolve_model
 from hallyu_forecast.monthly import load_monthly
 from hallyu_forecast.panel import load_countries, panel_metadata
 from hallyu_forecast import report_brief as rb
+from hallyu_forecast.report_parts import (drivers_measures, forecast_map, legend_roles, lp_interval, pct_tick,
+                                          target_definitions)
 from hallyu_forecast.training import with_params
 
 GROUP_LABELS = {
@@ -311,18 +313,6 @@ def _headline(drivers, prefer: str | None) -> str:
     return drivers.targets[0]
 
 
-def _lp_interval(lo, hi) -> str:
-    """An interval of log points with its percent: "[0.566-0.997 log points (+76% to +171%)]"."""
-    p = lambda v: rb.signed_pct(100 * (math.exp(float(v)) - 1), 0)  # noqa: E731
-    return f"[{float(lo):.3f}\u2013{float(hi):.3f} log points ({p(lo)} to {p(hi)})]"
-
-
-def _legend_roles(roles) -> list[str]:
-    """Legend entries for the roles drawn, plus "mixed" (neutral grey) when a group spans roles."""
-    roles = set(roles)
-    return [r for r in ch.ROLE_COLORS if r in roles] + (["mixed"] if roles - set(ch.ROLE_COLORS) else [])
-
-
 def _split_rows(split: pd.DataFrame) -> list[dict]:
     return [{"role": r.role, "label": ch.ROLE_LABELS.get(r.role, r.role), "share": float(r.share),
              "lo": float(r.lo), "hi": float(r.hi), "text": f"{pct(r.share)} {interval(r.lo, r.hi)}"}
@@ -363,15 +353,16 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
     svg_groups = ""
     if g_items:
         svg_groups = ch.hbar_chart("drivers-groups", f"By group: {g_items[0]['label']} leads", "Same decomposition, "
-                                   "by feature group (labels rounded so that they sum to the total)", g_items, "share of the spread", tick_fmt=lambda t: ch.pct(t),
-                                   legend_roles=_legend_roles(groups["role"]))
+                                   "by feature group (labels rounded so that they sum to the total)", g_items,
+                                   "share of the spread", tick_fmt=lambda t: ch.pct(t),
+                                   legend_roles=legend_roles(groups["role"]))
         charts.append("drivers-groups")
     levers = frames["levers"]
     levers = levers[levers["target"] == target].sort_values("importance", ascending=False).head(12)
     l_items = [{"label": clean_label(r.label), "value": float(r.importance), "lo": float(r.lo), "hi": float(r.hi),
                 "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{r.importance:.2f}",
                 "tooltip": f"{clean_label(r.label)} ({ch.ROLE_LABELS.get(r.role, r.role)}): mean |contribution| "
-                           f"{log_points(r.importance)}, interval {_lp_interval(r.lo, r.hi)}"
+                           f"{log_points(r.importance)}, interval {lp_interval(r.lo, r.hi)}"
                            + ("; ranked above the next" if r.rank_stated else "; not separable from the next")}
                for r in levers.itertuples()]
     svg_levers = ""
@@ -380,7 +371,7 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
                                    f"Mean |SHAP| per country-year (log points), {level}% interval over refits; "
                                    "a rank is stated only where intervals separate", l_items,
                                    "mean |contribution| (log points)",
-                                   legend_roles=_legend_roles(levers["role"]))
+                                   legend_roles=legend_roles(levers["role"]))
         charts.append("drivers-levers")
     stated = [clean_label(r.label) for r in levers.itertuples() if r.rank_stated]
     acc = frames["accuracy"]
@@ -401,56 +392,6 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
             "countries": countries, "definition": drivers.brief().get("definition", ""),
             "dropped": frames.get("dropped", pd.DataFrame()).query("target == @target").to_dict("records")
             if "dropped" in frames else []}
-
-
-def _drivers_measures(drivers, headline: str, charts: list[str]) -> list[dict]:
-    """The drivers answer for every other measure the drivers model covers (shown one at a time by a
-    selector): split by role under both trade codings, the strongest associations, accuracy."""
-    frames = drivers.to_frames()
-    brief = drivers.brief()["targets"]
-    level = int(round(100 * float(drivers.meta.get("level") or 0.9)))
-    out = []
-    for k, t in enumerate(drivers.targets):
-        if t == headline:
-            continue
-        unit = drivers.meta.get("targets", {}).get(t, {}).get("unit", t)
-        b = brief[t]
-        answer = rb.levels_answer(drivers, t)
-        spec = frames["split"]
-        spec = spec[(spec["target"] == t) & (spec["variant"] == "as_specified")]
-        items = [{"label": ch.ROLE_LABELS.get(r.role, r.role), "value": float(r.share), "lo": float(r.lo),
-                  "hi": float(r.hi), "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": pct(r.share),
-                  "tooltip": f"{ch.ROLE_LABELS.get(r.role, r.role)}: {pct(r.share)} of the spread, {level}% interval "
-                             f"{interval(r.lo, r.hi)}"} for r in spec.itertuples()]
-        name = f"drivers-split-{k}"
-        svg_split = ch.hbar_chart(name, f"{unit}: share of the differences between countries by role",
-                                  f"Covariance share; whiskers: {level}% interval over refits on 80% of countries",
-                                  items, "share of the spread", tick_fmt=lambda v: ch.pct(v)) if items else ""
-        if items:
-            charts.append(name)
-        lv = frames["levers"]
-        lv = lv[lv["target"] == t].sort_values("importance", ascending=False).head(8)
-        l_items = [{"label": clean_label(r.label), "value": float(r.importance), "lo": float(r.lo), "hi": float(r.hi),
-                    "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{r.importance:.2f}",
-                    "tooltip": f"{clean_label(r.label)} ({ch.ROLE_LABELS.get(r.role, r.role)}): mean |contribution| "
-                               f"{log_points(r.importance)}, interval {_lp_interval(r.lo, r.hi)}"}
-                   for r in lv.itertuples()]
-        lname = f"drivers-levers-{k}"
-        svg_levers = ch.hbar_chart(lname, f"{unit}: largest associations", "Mean |SHAP| per country-year (log "
-                                   "points; +0.10 = about 10%), interval over refits", l_items,
-                                   "mean |contribution| (log points)",
-                                   legend_roles=_legend_roles(lv["role"])) if l_items else ""
-        if l_items:
-            charts.append(lname)
-        beats = b["ratio_vs_global_mean"][2] < 1 and b["ratio_vs_continent_year_mean"][2] < 1
-        out.append({"target": t, "unit": unit, "answer": answer, "svg_split": svg_split, "svg_levers": svg_levers,
-                    "accuracy": f"error {b['ratio_vs_global_mean'][0]:.2f} "
-                                f"{interval(*b['ratio_vs_global_mean'][1:], lambda v: f'{v:.2f}')} times the global "
-                                f"mean's and {b['ratio_vs_continent_year_mean'][0]:.2f} "
-                                f"{interval(*b['ratio_vs_continent_year_mean'][1:], lambda v: f'{v:.2f}')} times the "
-                                "continent × year mean's on held-out countries"
-                                + ("" if beats else " (an interval reaches 1: treat this split with caution)")})
-    return out
 
 
 def _country_factors(rows: pd.DataFrame, unit: str, history: pd.DataFrame | None, inv: _Inv) -> dict:
@@ -681,7 +622,7 @@ def _forecast_section(ex, forecasts: pd.DataFrame | None, inv: _Inv, unit: str, 
             ticks = [math.log(10.0 ** k) for k in range(-3, 8) if math.exp(lo) <= 10.0 ** k <= math.exp(hi)] or None
         for k, year in enumerate(years):
             name = "map-forecast" if k == 0 else f"map-forecast-{year}"
-            m_svg, m_missing, n_col, n_grey = _forecast_map(name, f[f["target_year"] == year], year, inv, unit, names,
+            m_svg, m_missing, n_col, n_grey = forecast_map(name, f[f["target_year"] == year], year, inv, unit, names,
                                                             domain, model_of, ticks)
             charts.append(name)
             maps.append({"year": year, "svg": m_svg, "name": name, "n_coloured": n_col, "n_grey": n_grey})
@@ -697,52 +638,6 @@ def _forecast_section(ex, forecasts: pd.DataFrame | None, inv: _Inv, unit: str, 
             "excluded": sorted(i for i, d in domain.items() if d.startswith("excluded")),
             "extrapolated": sorted(i for i, d in domain.items() if d.startswith("extrapolated")),
             "frame": f}
-
-
-def _pct_tick(v: float) -> str:
-    """A log-point axis tick in percent of the forecast (+0.001 -> "+0.1%"), never in scientific notation."""
-    p = 100 * (math.exp(float(v)) - 1)
-    if abs(p) < 1e-9:
-        return "0%"
-    digits = max(0, min(4, 1 - math.floor(math.log10(abs(p)))))
-    return f"{p:+.{digits}f}%".replace("-", "\u2212")
-
-
-#: why a forecast is drawn grey, not coloured (the map colours only measured, in-domain answers)
-GREY_NEW_MARKET = "not coloured: covariate-only new-market model (no travel history; ranges of about \u00d720)"
-GREY_LABEL = "grey, hatched: covariate-only guess or extrapolation (hover or focus for the reason)"
-
-
-def _forecast_map(name: str, rows: pd.DataFrame, year: int, inv: _Inv, unit: str, names: dict[str, str],
-                  domain: dict[str, str], model_of: dict[str, str], ticks) -> tuple[str, list[str], int, int]:
-    """One year's forecast map: measured (history model), in-domain places coloured; covariate-only and
-    extrapolated places grey and hatched with the reason in their tooltip; places not answered absent."""
-    values, tips, greyed = {}, {}, {}
-    for r in rows.itertuples():
-        v = _num(r.prediction)
-        if v is None:
-            continue
-        model = str(getattr(r, "model", "") or model_of.get(r.iso3, ""))
-        which = ("history model (persistence + drift)" if model == "history"
-                 else "new-market model (covariates only, no travel history)")
-        dom = domain.get(r.iso3, "in")
-        tip = (f"{names.get(r.iso3, r.iso3)} ({r.iso3}): {natural(inv(v))} {unit} in {year}, "
-               f"80% interval {natural(inv(r.lower))}\u2013{natural(inv(r.upper))}; {which}")
-        reasons = ([] if model == "history" else [GREY_NEW_MARKET]) + ([] if dom == "in" else [f"not coloured: {dom}"])
-        if reasons:
-            greyed[r.iso3] = tip + "; " + "; ".join(reasons)
-        else:
-            values[r.iso3], tips[r.iso3] = v, tip
-    svg, missing = ch.world_map(
-        name, f"Forecast {unit} in {year}", "Coloured: measured places (travel history) inside the models' range. "
-        "Grey and hatched: covariate-only guesses and extrapolations, not to be read as forecasts. Hover or focus a "
-        "country for value, 80% interval, model and reason", values,
-        {k: f"{names.get(k, k)} ({k})" for k in ch.world_geometry()}, ch.VIRIDIS, unit,
-        value_fmt=lambda v: natural(inv(v)), tooltips=tips, greyed=greyed, greyed_label=GREY_LABEL,
-        missing_label="no forecast", legend_ticks=ticks,
-        domain=(min(values.values()), max(values.values())) if values else None)
-    missing = sorted(set(missing) | {i for i in greyed if i not in ch.world_geometry()})
-    return svg, missing, len(values), len(greyed)
 
 
 def _lever_charts(ex, labels: dict[str, str], charts: list[str], unused: list[str] | None = None) -> list[str]:
@@ -780,12 +675,12 @@ def _lever_charts(ex, labels: dict[str, str], charts: list[str], unused: list[st
                        "tooltips": [t for a, t in zip(x, tips) if a == v]} for v in levels]
             svg = ch.strip_chart(name, title, "One dot per country-year, by the lever's value; bar: median. "
                                  "Associational, not causal.", groups, "contribution (% of the forecast)",
-                                 colour=ch.ROLE_COLORS["government_support"], y_fmt=_pct_tick)
+                                 colour=ch.ROLE_COLORS["government_support"], y_fmt=pct_tick)
         else:
             svg = ch.scatter_chart(name, title, "One dot per country-year: value (x) and contribution (y). "
                                    "Associational, not causal.", x, y, tips, label, "contribution (% of the forecast)",
                                    colour=ch.ROLE_COLORS["government_support"], width=430, height=300,
-                                   y_fmt=_pct_tick)
+                                   y_fmt=pct_tick)
         charts.append(name)
         out.append(svg)
     return out
@@ -1053,25 +948,6 @@ def _backtest_table(backtest) -> dict | None:
     return {"columns": columns, "rows": rows}
 
 
-def _target_definitions(drivers, target: dict) -> list[dict]:
-    """Every target the report shows (the forecaster's and each drivers measure): name, unit, definition."""
-    names = [target["name"]] + [t for t in (drivers.targets if drivers is not None else []) if t != target["name"]]
-    try:
-        specs = load_feature_specs().targets
-    except Exception:  # custom specs: the forecaster's own description only
-        specs = {}
-    out = []
-    for n in names:
-        spec = specs.get(n)
-        unit = (drivers.meta.get("targets", {}).get(n, {}).get("unit") if drivers is not None else None) or \
-            (target.get("unit") if n == target["name"] else n)
-        desc = str(getattr(spec, "description", "") or (target.get("description", "") if n == target["name"] else ""))
-        out.append({"name": n, "unit": unit, "description": desc,
-                    "measures": str(getattr(spec, "measures", "") or ""),
-                    "does_not_measure": str(getattr(spec, "does_not_measure", "") or "")})
-    return out
-
-
 def _sources(embedded: bool) -> list[dict]:
     if not embedded:
         return []
@@ -1154,7 +1030,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     robust, robust_text = [], ""
     if drivers is not None:
         dsec = _drivers_section(drivers, dtarget, charts, history, inv, same_target=dtarget == target["name"])
-        dsec["measures"] = _drivers_measures(drivers, dtarget, charts)
+        dsec["measures"] = drivers_measures(drivers, dtarget, charts, clean_label, log_points)
         robust, robust_text = _robustness(drivers)
     causal = _causal_section(effects, event_study, drivers, dtarget, charts)
     if causal is not None:
@@ -1187,7 +1063,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
                        "origins": [min(meta.get("origins") or [ex.latest_origin]),
                                    max(meta.get("origins") or [ex.latest_origin])],
                        "n_refits": meta.get("n_refits", 0), "gap": _num(meta.get("max_additivity_gap")) or 0.0},
-        "targets": _target_definitions(drivers, target),
+        "targets": target_definitions(drivers, target),
         "drivers": ({"definition": dsec["definition"], "folds": drivers.meta.get("folds"),
                      "n_refits": drivers.meta.get("n_refits"), "dropped": dsec["dropped"],
                      "skipped": drivers.meta.get("skipped", {})} if dsec else None),
@@ -1196,7 +1072,8 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     }
     return ReportData(
         title=title or "What drives Hallyu? Why levels differ between countries, and what comes next",
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), vintage=vintage, target=target, brief=brief,
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), vintage=vintage, target=target,
+        brief=brief,
         drivers=dsec, robustness=robust, forecast={**fc, "robust_text": robust_text}, countries=countries,
         methods=methods, causal=causal, index=_index_section(index, names, charts), charts=charts)
 

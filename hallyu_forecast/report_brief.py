@@ -411,7 +411,8 @@ def country_profiles(panel: pd.DataFrame | None) -> dict[str, dict]:
             elif year > 0:
                 text = f"since {int(year)}"
             else:
-                text = "yes, opening date unknown (left out of the causal estimate)" if unk else "yes, date not recorded"
+                text = ("yes, opening date unknown (left out of the causal estimate)" if unk
+                        else "yes, date not recorded")
             levers.append([label, text])
         out[str(iso3)] = {"measures": measures, "levers": levers,
                           "years": [int(g["year"].min()), int(g["year"].max())]}

@@ -374,8 +374,8 @@ def test_brief_forecast_equals_the_predict_cli(loaded, capsys):
 
     assert main(["predict", "--horizon", "1", "--json"]) == 0
     rows = {r["iso3"]: r for r in json.loads(capsys.readouterr().out)}
-    shown = re.findall(r'data-next="([A-Z]{3})">[^<]*? ([\d,.]+)</span> <span class="ci">\[80%: ([\d,.]+)\u2013([\d,.]+)\]',
-                       _brief_dom(loaded))
+    shown = re.findall(r'data-next="([A-Z]{3})">[^<]*? ([\d,.]+)</span> <span class="ci">'
+                       r'\[80%: ([\d,.]+)\u2013([\d,.]+)\]', _brief_dom(loaded))
     assert len(shown) == 3
     for iso3, value, lo, hi in shown:
         r = rows[iso3]
