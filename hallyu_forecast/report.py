@@ -8,17 +8,18 @@ backtest; the layout lives in the jinja2 template ``hallyu_forecast/templates/re
 
 Page, in order:
 
-1. **Brief** (first screen): the drivers model's answer in natural units and percent, with its
-   intervals and cross-validated accuracy, one sentence on what it cannot say, and the forecasts
-   labelled with the years they are for.
+1. **Brief** (first screen, :mod:`hallyu_forecast.report_brief`): three plain answers with their
+   intervals and limits (why levels differ, both codings of trade; what the levers did, causal, in
+   percent, n treated; what comes next), then "what this cannot say"; the data-vintage line.
 2. **Why levels differ** (drivers): split of the cross-country spread by role and group, the levers,
    country decompositions as factors.
 3. **What the measures agree on**: one robustness table across targets.
-4. **What comes next**: forecast map (countries without travel history hatched), how the forecaster
-   uses the levers (binary/few-level levers as categories), the country sections.
+4. **What comes next**: one forecast map per year behind a select (only measured, in-domain places
+   coloured; covariate-only and extrapolated places grey, hatched, with the reason), how the
+   forecaster uses the levers (binary/few-level levers as categories), the country sections.
 5. Optional **What Korea's policy levers did** (``effects``) and the **Hallyu intensity index** map
    (``index``), rendered only when their data are given.
-6. **Methods**.
+6. **Methods** (every target defined) and a **Glossary**.
 
 Country sections are collapsed ``<details>`` elements; a small inline script builds a country's
 section (charts included) from the embedded JSON when it is opened, so the page loads light.
