@@ -32,6 +32,7 @@ ROLE_LABELS = {
     "local_conditions": "Local conditions",
     "regime": "Regime shocks (COVID, disputes)",
     "history": "Own history (last level, momentum)",
+    "mixed": "Mixed roles (group spans two roles)",
 }
 POSITIVE, NEGATIVE, NEUTRAL = "#009E73", "#D55E00", "#555555"  # Okabe-Ito green / vermillion
 VIRIDIS = ("#440154", "#46327e", "#365c8d", "#277f8e", "#1fa187", "#4ac16d", "#a0da39", "#fde725")
@@ -63,7 +64,10 @@ def tick(value: float) -> str:
         return ""
     if abs(value - round(value)) < 1e-9:
         return f"{int(round(value)):,}"
-    return f"{value:.3g}" if abs(value) < 1 else f"{value:,.2f}".rstrip("0").rstrip(".")
+    if abs(value) < 1:  # fixed point with 3 significant digits, never "5e-05"
+        decimals = min(12, 2 - math.floor(math.log10(abs(value))))
+        return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def signed(value: float, digits: int = 2) -> str:
@@ -76,7 +80,7 @@ def pct(value: float, digits: int = 0) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
-def text_width(text: str, size: float = 12.0) -> float:
+def text_width(text: str, size: float = 13.0) -> float:
     """Rough rendered width of a label (for layout only)."""
     return 0.56 * size * len(str(text))
 
@@ -130,7 +134,7 @@ def svg_open(name: str, width: float, height: float, title: str, desc: str = "")
     """Opening tag of a chart: the ``data-chart`` attribute is what the report test counts."""
     return (f'<svg class="chart" data-chart="{esc(name)}" xmlns="http://www.w3.org/2000/svg" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" width="{width:.0f}" height="{height:.0f}" '
-            f'role="img" aria-label="{esc(title)}" font-family="{esc(FONT)}" font-size="12">'
+            f'role="img" aria-label="{esc(title)}" font-family="{esc(FONT)}" font-size="13">'
             f'<title>{esc(title)}</title>' + (f"<desc>{esc(desc)}</desc>" if desc else ""))
 
 
@@ -153,9 +157,9 @@ def _heading(title: str, subtitle: str, width: float, size: float = 15) -> tuple
     for line in wrap(title, width - 16, size * 1.05):
         y += size + 5
         out.append(f'<text x="8" y="{y:.0f}" font-size="{size:.0f}" font-weight="600" fill="#111">{esc(line)}</text>')
-    for line in wrap(subtitle, width - 16, 12) if subtitle else []:
-        y += 17
-        out.append(f'<text x="8" y="{y:.0f}" font-size="12" fill="#555">{esc(line)}</text>')
+    for line in wrap(subtitle, width - 16, 13) if subtitle else []:
+        y += 18
+        out.append(f'<text x="8" y="{y:.0f}" font-size="13" fill="#555">{esc(line)}</text>')
     return "".join(out), y + 16
 
 
@@ -163,7 +167,7 @@ def legend(items: Iterable[tuple[str, str]], x: float, y: float, max_width: floa
     """Horizontal legend of (label, colour) swatches; returns (svg, height used)."""
     out, cx, cy = [], x, y
     for label, colour in items:
-        w = 18 + text_width(label, 12) + 16
+        w = 18 + text_width(label, 13) + 16
         if cx + w > x + max_width and cx > x:
             cx, cy = x, cy + 18
         out.append(f'<rect x="{cx:.1f}" y="{cy - 10:.1f}" width="12" height="12" rx="2" fill="{colour}"/>'
@@ -184,11 +188,26 @@ def _x_axis(scale: Scale, ticks: Sequence[float], y0: float, y1: float, label: s
                    f'<text x="{x:.1f}" y="{y1 + 15:.1f}" text-anchor="middle" fill="#555">{esc(tick_fmt(t))}</text>')
     if label:
         mid = (scale.r0 + scale.r1) / 2
-        out.append(f'<text x="{mid:.1f}" y="{y1 + 33:.1f}" text-anchor="middle" fill="#333">{esc(label)}</text>')
+        out.append(f'<text x="{mid:.1f}" y="{y1 + 33:.1f}" text-anchor="middle" fill="#333">'
+                   f'{fit_label(label, abs(scale.r1 - scale.r0) + 20)}</text>')
     return "".join(out)
 
 
-def _y_axis(scale: Scale, ticks: Sequence[float], x0: float, x1: float, label: str, tick_fmt=tick) -> str:
+def _left_margin(ticks: Sequence[float], tick_fmt) -> float:
+    """Room for the widest y tick label (generous: real glyphs run wider than the estimate) and the axis title."""
+    return max(70.0, 1.25 * max(text_width(tick_fmt(t)) for t in ticks) + 34)
+
+
+def fit_label(label: str, width: float, size: float = 13) -> str:
+    """An axis label that fits ``width`` px: shortened with an ellipsis, the full text kept in a <title>."""
+    if text_width(label, size) <= width:
+        return esc(label)
+    keep = max(4, int(width / (0.56 * size)) - 1)
+    return f"{esc(str(label)[:keep].rstrip())}\u2026<title>{esc(label)}</title>"
+
+
+def _y_axis(scale: Scale, ticks: Sequence[float], x0: float, x1: float, label: str, tick_fmt=tick,
+            label_dx: float = 50) -> str:
     out = []
     for t in ticks:
         y = scale(t)
@@ -196,8 +215,8 @@ def _y_axis(scale: Scale, ticks: Sequence[float], x0: float, x1: float, label: s
                    f'<text x="{x0 - 6:.1f}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{esc(tick_fmt(t))}</text>')
     if label:
         mid = (scale.r0 + scale.r1) / 2
-        out.append(f'<text transform="translate({x0 - 50:.1f},{mid:.1f}) rotate(-90)" text-anchor="middle" '
-                   f'fill="#333">{esc(label)}</text>')
+        out.append(f'<text transform="translate({x0 - label_dx:.1f},{mid:.1f}) rotate(-90)" text-anchor="middle" '
+                   f'fill="#333">{fit_label(label, abs(scale.r0 - scale.r1) + 20)}</text>')
     return "".join(out)
 
 
@@ -237,7 +256,7 @@ def hbar_chart(name: str, title: str, subtitle: str, items: Sequence[dict], x_la
                        f'stroke="#111" stroke-width="1.3" fill="none"/>')
         if item.get("annotation"):
             ax = max(x1, x(item["hi"]) if item.get("hi") is not None else x1) + 6
-            out.append(f'<text x="{ax:.1f}" y="{y + bar / 2 + 4:.1f}" fill="#333" font-size="11">'
+            out.append(f'<text x="{ax:.1f}" y="{y + bar / 2 + 4:.1f}" fill="#333" font-size="13">'
                        f'{esc(item["annotation"])}</text>')
     if zero_line and ticks[0] < 0 < ticks[-1]:
         out.append(f'<line x1="{x(0):.1f}" x2="{x(0):.1f}" y1="{top - 4}" y2="{top + len(items) * (bar + 6)}" '
@@ -265,7 +284,7 @@ def stacked_share_chart(name: str, title: str, subtitle: str, rows: Sequence[dic
         label = esc(row["label"])
         if row.get("href"):
             label = f'<a href="{esc(row["href"])}">{label}</a>'
-        out.append(f'<text x="{label_w - 6:.1f}" y="{y + bar - 2:.1f}" text-anchor="end" font-size="11" '
+        out.append(f'<text x="{label_w - 6:.1f}" y="{y + bar - 2:.1f}" text-anchor="end" font-size="13" '
                    f'fill="#222">{label}</text>')
         acc = 0.0
         tip_parts = [f'{ROLE_LABELS.get(r, r)} {pct(row["shares"].get(r, 0.0))}' for r in roles]
@@ -284,7 +303,7 @@ def stacked_share_chart(name: str, title: str, subtitle: str, rows: Sequence[dic
             yc = y + bar / 2
             out.append(f'<path d="M{x(lo):.1f} {yc:.1f}H{x(hi):.1f}" stroke="#111" stroke-width="1.2"/>')
         if row.get("value_label"):
-            out.append(f'<text x="{width - 56:.1f}" y="{y + bar - 2:.1f}" font-size="11" fill="#333">'
+            out.append(f'<text x="{width - 56:.1f}" y="{y + bar - 2:.1f}" font-size="13" fill="#333">'
                        f'{esc(row["value_label"])}</text>')
     out.append("</svg>")
     return "".join(out)
@@ -323,7 +342,7 @@ def line_chart(name: str, title: str, subtitle: str, series: Sequence[dict], x_l
     if vline is not None and x_lo <= vline <= x_hi:
         out.append(f'<line x1="{X(vline):.1f}" x2="{X(vline):.1f}" y1="{top:.1f}" y2="{height - bottom:.1f}" '
                    f'stroke="#777" stroke-dasharray="3 3"/><text x="{X(vline) + 4:.1f}" y="{top + 12:.1f}" '
-                   f'font-size="11" fill="#555">{esc(vline_label)}</text>')
+                   f'font-size="13" fill="#555">{esc(vline_label)}</text>')
     for s in series:
         pts = [(a, b) for a, b in zip(s["x"], s["y"]) if b is not None and math.isfinite(b)]
         if s.get("lo") is not None and s.get("hi") is not None:
@@ -380,7 +399,7 @@ def waterfall_chart(name: str, title: str, subtitle: str, base: float, steps: Se
         return (f'<text x="{label_w - 8:.1f}" y="{y + bar / 2 + 4:.1f}" text-anchor="end" fill="#222"{weight}>'
                 f'{esc(label)}</text><g class="mark"><title>{esc(tip)}</title><rect x="{a:.1f}" y="{y:.1f}" '
                 f'width="{max(b - a, 1.0):.1f}" height="{bar}" fill="{colour}" rx="2"/></g>'
-                f'<text x="{b + 5:.1f}" y="{y + bar / 2 + 4:.1f}" font-size="11" fill="#333">{esc(text)}</text>')
+                f'<text x="{b + 5:.1f}" y="{y + bar / 2 + 4:.1f}" font-size="13" fill="#333">{esc(text)}</text>')
 
     lo = ticks[0]
     out.append(row(0, base_label, lo, base, "#bbbbbb", f"{base_label}: {fmt(base)}", fmt(base), True))
@@ -403,23 +422,24 @@ def scatter_chart(name: str, title: str, subtitle: str, x: Sequence[float], y: S
                   tooltips: Sequence[str], x_label: str, y_label: str, colour: str = NEUTRAL,
                   highlight: Sequence[bool] | None = None, width: float = 420, height: float = 300,
                   trend: Sequence[tuple[float, float]] | None = None,
-                  point_colours: Sequence[str] | None = None) -> str:
+                  point_colours: Sequence[str] | None = None, y_fmt=tick) -> str:
     """Dependence-plot style scatter (feature value vs SHAP value) with a zero line and an
     optional binned-mean trend line."""
     pts = [(a, b, t, (highlight[i] if highlight is not None else False),
             point_colours[i] if point_colours is not None else colour)
            for i, (a, b, t) in enumerate(zip(x, y, tooltips))
            if a is not None and b is not None and math.isfinite(a) and math.isfinite(b)]
-    left, bottom = 70, 48
+    bottom = 48
     head, top = _heading(title, subtitle, width, size=13)
     height = height + top - 48
     xs = [p[0] for p in pts] or [0.0, 1.0]
     ys = [p[1] for p in pts] + [0.0]
     xt, yt = nice_ticks(min(xs), max(xs), 4), nice_ticks(min(ys), max(ys), 4)
+    left = _left_margin(yt, y_fmt)
     X = Scale(xt[0], xt[-1], left, width - 14)
     Y = Scale(yt[0], yt[-1], height - bottom, top)
     out = [svg_open(name, width, height, title), head]
-    out.append(_y_axis(Y, yt, left, width - 14, y_label))
+    out.append(_y_axis(Y, yt, left, width - 14, y_label, y_fmt, label_dx=left - 16))
     out.append(_x_axis(X, xt, top, height - bottom, x_label))
     out.append(f'<line x1="{left}" x2="{width - 14}" y1="{Y(0):.1f}" y2="{Y(0):.1f}" stroke="#333"/>')
     for a, b, tip, hl, col in pts:
@@ -571,14 +591,19 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
               stops: Sequence[str], legend_title: str, value_fmt=fmt, domain: tuple[float, float] | None = None,
               hrefs: dict[str, str] | None = None, width: float = 900,
               legend_ticks: Sequence[float] | None = None, tooltips: dict[str, str] | None = None,
-              hatched: Iterable[str] = (), hatched_label: str = "") -> tuple[str, list[str]]:
+              hatched: Iterable[str] = (), hatched_label: str = "", greyed: dict[str, str] | None = None,
+              greyed_label: str = "", missing_label: str = "no data") -> tuple[str, list[str]]:
     """Choropleth over the shared outlines. Returns (svg, iso3 codes with a value but no outline).
 
     ``tooltips`` replaces the default "name: value" tooltip per country; countries in ``hatched``
     get a diagonal hatch over their fill (e.g. answered without travel history), explained in the
-    legend by ``hatched_label``.
+    legend by ``hatched_label``. Countries in ``greyed`` (iso3 -> tooltip) are drawn grey and
+    hatched, not coloured (answers not to be read as measured, e.g. covariate-only guesses or
+    extrapolations), explained in the legend by ``greyed_label``. (The page's script makes every
+    mark with a ``<title>`` focusable and copies the tooltip to ``aria-label``.)
     """
-    hatched = set(hatched)
+    greyed = dict(greyed or {})
+    hatched = set(hatched) | set(greyed)
     geo = world_geometry()
     finite = [v for v in values.values() if v is not None and math.isfinite(v)]
     lo, hi = domain if domain else ((min(finite), max(finite)) if finite else (0.0, 1.0))
@@ -587,7 +612,7 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
     cx, cy, cw, ch = MAP_CROP
     map_h = width * ch / cw
     head, top = _heading(title, subtitle, width)
-    height = top + map_h + 62
+    height = top + map_h + (88 if hatched else 62)  # a second legend row for the hatched/grey swatches
     k = width / cw
     out = [svg_open(name, width, height, title), head]
     hatch_id = f"hatch-{re.sub(r'[^A-Za-z0-9_-]', '', name)}"
@@ -602,9 +627,11 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
         v = values.get(iso3)
         has = v is not None and math.isfinite(v)
         colour = interpolate(stops, (v - lo) / (hi - lo)) if has else "#dcdcdc"
-        tip = f"{labels.get(iso3, iso3)}: {value_fmt(v)}" if has else f"{labels.get(iso3, iso3)}: no data"
+        tip = f"{labels.get(iso3, iso3)}: {value_fmt(v)}" if has else f"{labels.get(iso3, iso3)}: {missing_label}"
         if has and tooltips and iso3 in tooltips:
             tip = tooltips[iso3]
+        if iso3 in greyed:
+            has, colour, tip = True, "#c8c8c8", greyed[iso3]
         use = f'<use href="#geo-{iso3}" fill="{colour}"/>'
         if has and iso3 in hatched:  # hatch drawn over the fill, outlined in black
             use += f'<use href="#geo-{iso3}" fill="url(#{hatch_id})" stroke="#111" stroke-width="1.6"/>'
@@ -622,16 +649,21 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
     out.append(f'<rect x="{bx:.1f}" y="{y0:.1f}" width="{bw}" height="12" fill="url(#{grad_id})" stroke="#999" '
                f'stroke-width="0.5"/>'
                f'<rect x="{bx + bw + 30:.1f}" y="{y0:.1f}" width="12" height="12" fill="#dcdcdc"/>'
-               f'<text x="{bx + bw + 47:.1f}" y="{y0 + 11:.1f}" fill="#555">no data</text>')
-    if hatched and hatched_label:
-        hx = bx + bw + 110
-        out.append(f'<rect x="{hx:.1f}" y="{y0:.1f}" width="12" height="12" fill="url(#{hatch_id})" stroke="#111"/>'
-                   f'<text x="{hx + 17:.1f}" y="{y0 + 11:.1f}" fill="#555">{esc(hatched_label)}</text>')
+               f'<text x="{bx + bw + 47:.1f}" y="{y0 + 11:.1f}" fill="#555">{esc(missing_label)}</text>')
+    hx, y1 = 8.0, y0 + 40
+    if greyed and greyed_label:
+        out.append(f'<rect x="{hx:.1f}" y="{y1:.1f}" width="12" height="12" fill="#c8c8c8"/>'
+                   f'<rect x="{hx:.1f}" y="{y1:.1f}" width="12" height="12" fill="url(#{hatch_id})" stroke="#111"/>'
+                   f'<text x="{hx + 17:.1f}" y="{y1 + 11:.1f}" fill="#555">{esc(greyed_label)}</text>')
+        hx += 40 + text_width(greyed_label)
+    if hatched and hatched_label and set(hatched) - set(greyed):
+        out.append(f'<rect x="{hx:.1f}" y="{y1:.1f}" width="12" height="12" fill="url(#{hatch_id})" stroke="#111"/>'
+                   f'<text x="{hx + 17:.1f}" y="{y1 + 11:.1f}" fill="#555">{esc(hatched_label)}</text>')
     ticks = [t for t in (legend_ticks or []) if lo <= t <= hi] or [lo, hi]
     for t in ticks:
         tx = bx + (t - lo) / (hi - lo) * bw
         out.append(f'<path d="M{tx:.1f} {y0 + 12:.1f}v4" stroke="#555"/><text x="{tx:.1f}" y="{y0 + 28:.1f}" '
-                   f'font-size="11" text-anchor="middle" fill="#555">{esc(value_fmt(t))}</text>')
+                   f'font-size="13" text-anchor="middle" fill="#555">{esc(value_fmt(t))}</text>')
     out.append("</svg>")
     missing = sorted(i for i, v in values.items() if i not in geo and v is not None and math.isfinite(v))
     return "".join(out), missing
@@ -639,19 +671,20 @@ def world_map(name: str, title: str, subtitle: str, values: dict[str, float], la
 
 # ------------------------------------------------------------------------------ strip chart
 def strip_chart(name: str, title: str, subtitle: str, groups: Sequence[dict], y_label: str,
-                colour: str = NEUTRAL, width: float = 430, height: float = 300) -> str:
+                colour: str = NEUTRAL, width: float = 430, height: float = 300, y_fmt=tick) -> str:
     """Categorical strip plot (a binary or few-level lever): one column of jittered dots per
     category with its median drawn as a bar. ``groups``: dicts with label, values, tooltips."""
-    left, bottom = 70, 48
+    bottom = 48
     head, top = _heading(title, subtitle, width, size=13)
     height = height + top - 48
     ys = [v for g in groups for v in g["values"] if v is not None and math.isfinite(v)] + [0.0]
     yt = nice_ticks(min(ys), max(ys), 4)
+    left = _left_margin(yt, y_fmt)
     Y = Scale(yt[0], yt[-1], height - bottom, top)
     n = max(len(groups), 1)
     col_w = (width - 14 - left) / n
     out = [svg_open(name, width, height, title), head]
-    out.append(_y_axis(Y, yt, left, width - 14, y_label))
+    out.append(_y_axis(Y, yt, left, width - 14, y_label, y_fmt, label_dx=left - 16))
     out.append(f'<line x1="{left}" x2="{width - 14}" y1="{Y(0):.1f}" y2="{Y(0):.1f}" stroke="#333"/>')
     for k, g in enumerate(groups):
         cx = left + col_w * (k + 0.5)
@@ -666,6 +699,6 @@ def strip_chart(name: str, title: str, subtitle: str, groups: Sequence[dict], y_
         if vals:
             med = sorted(v for v, _ in vals)[len(vals) // 2]
             out.append(f'<path d="M{cx - col_w * 0.35:.1f} {Y(med):.1f}H{cx + col_w * 0.35:.1f}" stroke="#111" '
-                       f'stroke-width="2.5"><title>median {esc(g["label"])}: {med:+.3g}</title></path>')
+                       f'stroke-width="2.5"><title>median {esc(g["label"])}: {esc(y_fmt(med))}</title></path>')
     out.append("</svg>")
     return "".join(out)

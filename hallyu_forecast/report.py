@@ -8,17 +8,18 @@ backtest; the layout lives in the jinja2 template ``hallyu_forecast/templates/re
 
 Page, in order:
 
-1. **Brief** (first screen): the drivers model's answer in natural units and percent, with its
-   intervals and cross-validated accuracy, one sentence on what it cannot say, and the forecasts
-   labelled with the years they are for.
+1. **Brief** (first screen, :mod:`hallyu_forecast.report_brief`): three plain answers with their
+   intervals and limits (why levels differ, both codings of trade; what the levers did, causal, in
+   percent, n treated; what comes next), then "what this cannot say"; the data-vintage line.
 2. **Why levels differ** (drivers): split of the cross-country spread by role and group, the levers,
    country decompositions as factors.
 3. **What the measures agree on**: one robustness table across targets.
-4. **What comes next**: forecast map (countries without travel history hatched), how the forecaster
-   uses the levers (binary/few-level levers as categories), the country sections.
+4. **What comes next**: one forecast map per year behind a select (only measured, in-domain places
+   coloured; covariate-only and extrapolated places grey, hatched, with the reason), how the
+   forecaster uses the levers (binary/few-level levers as categories), the country sections.
 5. Optional **What Korea's policy levers did** (``effects``) and the **Hallyu intensity index** map
    (``index``), rendered only when their data are given.
-6. **Methods**.
+6. **Methods** (every target defined) and a **Glossary**.
 
 Country sections are collapsed ``<details>`` elements; a small inline script builds a country's
 section (charts included) from the embedded JSON when it is opened, so the page loads light.
@@ -55,7 +56,11 @@ from hallyu_forecast.evaluation import backtest
 from hallyu_forecast.explanation import Explanation, explain
 from hallyu_forecast.features import TargetSpec, inverse_target, load_feature_specs
 from hallyu_forecast.inference import predict, resolve_model
+from hallyu_forecast.monthly import load_monthly
 from hallyu_forecast.panel import load_countries, panel_metadata
+from hallyu_forecast import report_brief as rb
+from hallyu_forecast.report_parts import (drivers_measures, forecast_map, legend_roles, lp_interval, pct_tick,
+                                          target_definitions)
 from hallyu_forecast.training import with_params
 
 GROUP_LABELS = {
@@ -189,6 +194,8 @@ class ReportData:
     Attributes
     ----------
     title, generated : str
+    vintage : str
+        Data vintage ("arrivals through 2022-12"), shown next to the generated date.
     target : dict
         The forecaster's target: name, description, unit, transform.
     brief : dict or None
@@ -210,6 +217,7 @@ class ReportData:
 
     title: str
     generated: str
+    vintage: str
     target: dict
     brief: dict | None
     drivers: dict | None
@@ -337,31 +345,34 @@ def _drivers_section(drivers, target: str, charts: list[str], history: pd.DataFr
     groups = frames["groups"]
     groups = groups[(groups["target"] == target) & (groups["variant"] == "as_specified")]
     groups = groups.sort_values("share", ascending=False)
+    # shown rounded so that they still sum to the rounded total (no "100.2%" beside "-0.2%")
+    rounded = rb.largest_remainder([100 * float(v) for v in groups["share"]], 1)
     g_items = [{"label": _group_label(r.group), "value": float(r.share), "lo": float(r.lo), "hi": float(r.hi),
-                "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": pct(r.share),
+                "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{rounded[k]:.1f}%",
                 "tooltip": f"{_group_label(r.group)} ({_role_label(r.role)}): {pct(r.share)} "
-                           f"{interval(r.lo, r.hi)}"} for r in groups.itertuples()]
+                           f"{interval(r.lo, r.hi)}"} for k, r in enumerate(groups.itertuples())]
     svg_groups = ""
     if g_items:
         svg_groups = ch.hbar_chart("drivers-groups", f"By group: {g_items[0]['label']} leads", "Same decomposition, "
-                                   "by feature group", g_items, "share of the spread", tick_fmt=lambda t: ch.pct(t),
-                                   legend_roles=[r for r in ch.ROLE_COLORS if r in set(groups["role"])])
+                                   "by feature group (labels rounded so that they sum to the total)", g_items,
+                                   "share of the spread", tick_fmt=lambda t: ch.pct(t),
+                                   legend_roles=legend_roles(groups["role"]))
         charts.append("drivers-groups")
     levers = frames["levers"]
     levers = levers[levers["target"] == target].sort_values("importance", ascending=False).head(12)
     l_items = [{"label": clean_label(r.label), "value": float(r.importance), "lo": float(r.lo), "hi": float(r.hi),
                 "colour": ch.ROLE_COLORS.get(r.role, ch.NEUTRAL), "annotation": f"{r.importance:.2f}",
                 "tooltip": f"{clean_label(r.label)} ({ch.ROLE_LABELS.get(r.role, r.role)}): mean |contribution| "
-                           f"{r.importance:.3f} log points {interval(r.lo, r.hi, lambda v: f'{v:.3f}')}"
+                           f"{log_points(r.importance)}, interval {lp_interval(r.lo, r.hi)}"
                            + ("; ranked above the next" if r.rank_stated else "; not separable from the next")}
                for r in levers.itertuples()]
     svg_levers = ""
     if l_items:
-        svg_levers = ch.hbar_chart("drivers-levers", f"Levers: {l_items[0]['label']} matters most",
+        svg_levers = ch.hbar_chart("drivers-levers", f"Largest association: {l_items[0]['label']}",
                                    f"Mean |SHAP| per country-year (log points), {level}% interval over refits; "
                                    "a rank is stated only where intervals separate", l_items,
                                    "mean |contribution| (log points)",
-                                   legend_roles=[r for r in ch.ROLE_COLORS if r in set(levers["role"])])
+                                   legend_roles=legend_roles(levers["role"]))
         charts.append("drivers-levers")
     stated = [clean_label(r.label) for r in levers.itertuples() if r.rank_stated]
     acc = frames["accuracy"]
@@ -604,24 +615,24 @@ def _forecast_section(ex, forecasts: pd.DataFrame | None, inv: _Inv, unit: str, 
         tips[r.iso3] = (f"{names.get(r.iso3, r.iso3)} ({r.iso3}): {natural(inv(v))} {unit} in {int(r.target_year)}, "
                         f"80% interval {natural(inv(r.lower))}\u2013{natural(inv(r.upper))}; {which}"
                         + ("" if dom == "in" else f"; {dom}"))
-    hatched = [i for i in values if model_of.get(i) != "history"]
-    svg, missing = ("", [])
+    svg, missing, maps = "", [], []
     if values:
         ticks = None
         if inv.log:
             lo, hi = min(values.values()), max(values.values())
             ticks = [math.log(10.0 ** k) for k in range(-3, 8) if math.exp(lo) <= 10.0 ** k <= math.exp(hi)] or None
-        svg, missing = ch.world_map(
-            "map-forecast", f"Forecast {unit} in {map_year}", "Hatched and outlined: answered without travel "
-            "history (covariates-only model). Hover a country for value, interval and model; places outside the "
-            "applicability domain are not drawn", values, {k: f"{names.get(k, k)} ({k})" for k in ch.world_geometry()},
-            ch.VIRIDIS, unit, value_fmt=lambda v: natural(inv(v)), tooltips=tips, hatched=hatched,
-            hatched_label="no travel history", legend_ticks=ticks)
-        charts.append("map-forecast")
+        for k, year in enumerate(years):
+            name = "map-forecast" if k == 0 else f"map-forecast-{year}"
+            m_svg, m_missing, n_col, n_grey = forecast_map(name, f[f["target_year"] == year], year, inv, unit, names,
+                                                            domain, model_of, ticks)
+            charts.append(name)
+            maps.append({"year": year, "svg": m_svg, "name": name, "n_coloured": n_col, "n_grey": n_grey})
+            if k == 0:
+                svg, missing = m_svg, m_missing
     # the headline names only answers inside the applicability domain (not extrapolations such as Guam's)
     top = sorted((i for i in values if domain.get(i, "in") == "in"), key=values.get, reverse=True)[:3]
     n_hist = sum(1 for i in values if model_of.get(i) == "history")
-    return {"years": years, "origin": origin, "map_year": map_year, "svg_map": svg, "n": len(values),
+    return {"years": years, "origin": origin, "map_year": map_year, "svg_map": svg, "maps": maps, "n": len(values),
             "n_history": n_hist, "n_new": len(values) - n_hist,
             "top": [{"iso3": i, "name": names.get(i, i), "value": natural(inv(values[i]))} for i in top],
             "not_drawn": [{"iso3": m, "name": names.get(m, m)} for m in missing],
@@ -630,8 +641,10 @@ def _forecast_section(ex, forecasts: pd.DataFrame | None, inv: _Inv, unit: str, 
             "frame": f}
 
 
-def _lever_charts(ex, labels: dict[str, str], charts: list[str]) -> list[str]:
-    """How the forecaster's learned adjustment uses each policy lever; few-level levers as categories."""
+def _lever_charts(ex, labels: dict[str, str], charts: list[str], unused: list[str] | None = None) -> list[str]:
+    """How the forecaster's learned adjustment uses each policy lever; few-level levers as categories.
+    A lever the adjustment never uses (every contribution 0) gets no chart (an empty chart says
+    nothing); its label is appended to ``unused``."""
     terms = set(ex.terms.loc[ex.terms["kind"] == "feature", "term"])
     present = [t for t in LEVERS if t in terms]
     if not present:
@@ -649,6 +662,10 @@ def _lever_charts(ex, labels: dict[str, str], charts: list[str]) -> list[str]:
         tips = [f"{i} {int(o)}: value {ch.fmt(a)}, contribution {log_points(b) if np.isfinite(b) else 'n/a'}"
                 for i, o, a, b in zip(iso, origin, x, y)]
         label = labels.get(term, term)
+        if not np.any(np.abs(y[np.isfinite(y)]) > 0):
+            if unused is not None:
+                unused.append(label)
+            continue
         size = float(np.nanmean(np.abs(y))) if len(y) else 0.0
         title = f"{label}: mean |contribution| {log_points(size)}"
         name = f"lever-{term}"
@@ -658,12 +675,13 @@ def _lever_charts(ex, labels: dict[str, str], charts: list[str]) -> list[str]:
                        "values": [b for a, b in zip(x, y) if a == v],
                        "tooltips": [t for a, t in zip(x, tips) if a == v]} for v in levels]
             svg = ch.strip_chart(name, title, "One dot per country-year, by the lever's value; bar: median. "
-                                 "Associational, not causal.", groups, "contribution (log points)",
-                                 colour=ch.ROLE_COLORS["government_support"])
+                                 "Associational, not causal.", groups, "contribution (% of the forecast)",
+                                 colour=ch.ROLE_COLORS["government_support"], y_fmt=pct_tick)
         else:
             svg = ch.scatter_chart(name, title, "One dot per country-year: value (x) and contribution (y). "
-                                   "Associational, not causal.", x, y, tips, label, "contribution (log points)",
-                                   colour=ch.ROLE_COLORS["government_support"], width=430, height=300)
+                                   "Associational, not causal.", x, y, tips, label, "contribution (% of the forecast)",
+                                   colour=ch.ROLE_COLORS["government_support"], width=430, height=300,
+                                   y_fmt=pct_tick)
         charts.append(name)
         out.append(svg)
     return out
@@ -739,6 +757,15 @@ CAUSAL_TARGET_LABELS = {"youth_arrivals_per_capita": "youth visitors per 100k",
                         "kpop_chart_share": "K-pop chart share (logit)"}
 
 
+def _pct_of(row, column: str) -> str:
+    """An effect in percent (the table's ``*_pct`` column when present, else 100 * (exp(log points) - 1))."""
+    name = {"estimate": "estimate_pct", "lo": "ci_lo_pct", "hi": "ci_hi_pct"}[column]
+    v = _num(getattr(row, name, None))
+    if v is None:
+        v = 100 * (math.exp(float(getattr(row, column))) - 1)
+    return rb.signed_pct(v)
+
+
 def _p(value) -> str:
     v = _num(value)
     return "" if v is None else f"{v:.2f}"
@@ -779,8 +806,8 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
 
     rows = [{"lever": CAUSAL_LEVER_LABELS.get(str(r.lever), str(r.lever)),
              "target": CAUSAL_TARGET_LABELS.get(str(r.target), str(r.target)),
-             "estimate": log_points(r.estimate) if _num(r.estimate) is not None else "not estimable",
-             "ci": interval(r.lo, r.hi, lambda v: f"{v:+.3f}") if _num(r.lo) is not None else "",
+             "estimate": _pct_of(r, "estimate") if _num(r.estimate) is not None else "not estimable",
+             "ci": f"[{_pct_of(r, 'lo')}, {_pct_of(r, 'hi')}]" if _num(r.lo) is not None else "",
              "n_treated": str(int(r.n_treated)) if _num(getattr(r, "n_treated", None)) else "",
              "pretrend": _p(getattr(r, "pretrend_p", None)), "placebo": _p(getattr(r, "placebo_p", None)),
              "verdict": str(getattr(r, "verdict", "") or ""), "shap": shap_of(r.target, r.lever)}
@@ -808,11 +835,12 @@ def _causal_section(effects, event_study, drivers, target: str | None, charts: l
             plots.append(ch.line_chart(
                 name, f"{CAUSAL_LEVER_LABELS.get(lever, lever)}: effect on "
                       f"{CAUSAL_TARGET_LABELS.get(tgt, tgt)} by years since onset",
-                "Band: 95% simultaneous band; -1 = reference year",
+                "Band: 95% simultaneous band; -1 = reference year; effect in percent of the measure",
                 [{"x": g["event_time"].astype(int).tolist(), "y": g["estimate"].astype(float).tolist(),
                   "lo": g["lo"].astype(float).tolist(), "hi": g["hi"].astype(float).tolist(),
                   "colour": ch.ROLE_COLORS["government_support"], "label": "estimate", "points": True}],
-                "years since onset", "effect (log points)", width=640, height=280, vline=0, vline_label="onset"))
+                "years since onset", "effect (% change)", width=640, height=280, vline=0, vline_label="onset",
+                y_fmt=lambda v: rb.signed_pct(100 * (math.exp(v) - 1), 0)))
             charts.append(name)
     return {"rows": rows, "plots": plots, "methods": methods}
 
@@ -837,7 +865,7 @@ def worked_scenarios(model=None, scenarios=WORKED_SCENARIOS, horizon: int = 3) -
             s = simulate(iso3, changes, horizon=horizon, model=model, rank=False)
         except CausalError:
             continue
-        label = f"{iso3}: " + " and ".join(f"{k} = {v:g}" for k, v in changes.items())
+        label = f"{iso3}: " + " and ".join(rb.change_words(k, v) for k, v in changes.items())
         parts.append(s.forecast.assign(name=label))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
@@ -846,17 +874,29 @@ def _scenario_rows(scenarios: pd.DataFrame | None, inv) -> list[dict]:
     """Rows of the worked-scenarios table, in natural units (the target's inverse transform)."""
     if scenarios is None or scenarios.empty:
         return []
-    nat = lambda v: f"{float(inv(v)):,.3g}"  # noqa: E731
+    nat = lambda v: natural(inv(v))  # noqa: E731
+    sp = lambda v: rb.signed_pct(100 * (np.exp(v) - 1))  # noqa: E731
     rows = []
     for r in scenarios.itertuples():
-        effect = (f"{100 * (np.exp(r.effect) - 1):+.1f}% [{100 * (np.exp(r.effect_lo) - 1):+.1f}%, "
-                  f"{100 * (np.exp(r.effect_hi) - 1):+.1f}%]" if np.isfinite(r.effect_lo) else
-                  f"{100 * (np.exp(r.effect) - 1):+.1f}% (no interval: associational)")
+        effect = (f"{sp(r.effect)} [{sp(r.effect_lo)}, {sp(r.effect_hi)}]" if np.isfinite(r.effect_lo) else
+                  f"{sp(r.effect)} (no interval: associational)")
         rows.append({"scenario": str(r.name), "year": int(r.target_year),
-                     "baseline": f"{nat(r.baseline)} [{nat(r.baseline_lower)}-{nat(r.baseline_upper)}]",
-                     "with": f"{nat(r.scenario)} [{nat(r.scenario_lower)}-{nat(r.scenario_upper)}]",
-                     "effect": effect, "basis": str(r.basis)})
+                     "baseline": f"{nat(r.baseline)} [{nat(r.baseline_lower)}\u2013{nat(r.baseline_upper)}]",
+                     "with": f"{nat(r.scenario)} [{nat(r.scenario_lower)}\u2013{nat(r.scenario_upper)}]",
+                     "effect": effect, "basis": _basis_label(str(r.basis)), "basis_detail": str(r.basis)})
     return rows
+
+
+def _basis_label(basis: str) -> str:
+    """The real basis of a what-if row in short: "causal", "causal (pre-trends fail)", "causal (not credible)"
+    or "association" (one per change, deduplicated; the full text stays in ``basis_detail``)."""
+    tags = []
+    for part in re.split(r"; (?=causal|association)", basis):  # verdicts inside a part contain "; " too
+        m = re.match(r"^(causal(?: \((?:pre-trends fail|not credible)\))?|association)", part)
+        tag = m.group(1) if m else part
+        if tag not in tags:
+            tags.append(tag)
+    return "; ".join(tags)
 
 
 def _index_section(index, names: dict[str, str], charts: list[str]) -> dict | None:
@@ -926,7 +966,8 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
                       history: pd.DataFrame | None = None, title: str | None = None, drivers=None,
                       effects: pd.DataFrame | None = None, event_study: pd.DataFrame | None = None,
                       index: pd.DataFrame | None = None, drivers_target: str | None = None,
-                      scenarios: pd.DataFrame | None = None) -> ReportData:
+                      scenarios: pd.DataFrame | None = None, panel: pd.DataFrame | None = None,
+                      vintage: str | None = None) -> ReportData:
     """Compute the one data structure the report template renders.
 
     Parameters
@@ -949,6 +990,10 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
         Worked what-if scenarios (:func:`worked_scenarios`), shown in the causal section.
     drivers_target : str, optional
         Headline drivers target (default ``youth_arrivals_per_capita`` when present).
+    panel : DataFrame, optional
+        The panel (country profiles' measures and levers, unknown opening dates on the brief).
+    vintage : str, optional
+        Data-vintage words ("arrivals through 2022-12"); default from the packaged monthly arrivals.
 
     Returns
     -------
@@ -963,6 +1008,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
                           f"{type(drivers).__name__}.")
     ex = explanation
     charts: list[str] = []
+    raw_forecasts = forecasts if isinstance(forecasts, pd.DataFrame) else None
     forecasts = _normalise_forecasts(forecasts)
     history = _normalise_history(history if history is not None else ex.history)
 
@@ -978,30 +1024,47 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     domain = _domain_status(forecasts, drivers, dtarget)
     fc = _forecast_section(ex, forecasts, inv, target["unit"], names, domain, charts)
     labels = feature_labels(ex.terms["term"])
-    fc["lever_charts"] = _lever_charts(ex, labels, charts)
+    fc["lever_charts"] = _lever_charts(ex, labels, charts, unused=fc.setdefault("levers_unused", []))
     fc["caveat"] = FORECAST_CAVEAT
     fc["shrinkage"] = ex.meta.get("shrinkage")
     dsec = brief = None
     robust, robust_text = [], ""
     if drivers is not None:
         dsec = _drivers_section(drivers, dtarget, charts, history, inv, same_target=dtarget == target["name"])
+        dsec["measures"] = drivers_measures(drivers, dtarget, charts, clean_label, log_points)
         robust, robust_text = _robustness(drivers)
     causal = _causal_section(effects, event_study, drivers, dtarget, charts)
     if causal is not None:
         causal["scenarios"] = _scenario_rows(scenarios, inv)
+    if vintage is None:
+        vintage = _vintage(ex, fc.get("origin"))
     if drivers is not None:
         brief = _brief(drivers, dtarget, {k: fc[k] for k in ("years", "origin", "top", "n", "n_history", "n_new")},
                        causal is not None)
+        brief["levels"] = rb.levels_answer(drivers, dtarget)
+        brief["levers"] = rb.levers_answer(effects, dtarget, brief["unit"], panel)
+    else:
+        brief = None
+    nxt = rb.next_answer(raw_forecasts, names, target["unit"], inv=lambda v: inv(v) if inv(v) is not None else np.nan)
+    if brief is not None:
+        brief["next"] = nxt
+        brief["cannot"] = rb.cannot_say(brief["levels"], brief["levers"], nxt, vintage)
     countries = _country_payload(ex, fc.pop("frame"), history, inv, target["unit"], names, other, domain, drivers,
                                  dtarget, dsec["unit"] if dsec else "")
+    profiles = rb.country_profiles(panel)
+    for item in countries:  # every measure and lever the panel has for the country (issue 19)
+        if item["iso3"] in profiles:
+            item["profile"] = profiles[item["iso3"]]
     meta = ex.meta
     methods = {
         "target": {k: str(target.get(k, "")) for k in ("name", "description", "measures", "does_not_measure")},
         "forecaster": {"model": str(meta.get("model", "")), "shrinkage": _num(meta.get("shrinkage")),
                        "drift": _num(meta.get("drift")), "horizon": ex.horizon,
+                       "drift_factor": math.exp(_num(meta.get("drift")) or 0.0),
                        "origins": [min(meta.get("origins") or [ex.latest_origin]),
                                    max(meta.get("origins") or [ex.latest_origin])],
                        "n_refits": meta.get("n_refits", 0), "gap": _num(meta.get("max_additivity_gap")) or 0.0},
+        "targets": target_definitions(drivers, target),
         "drivers": ({"definition": dsec["definition"], "folds": drivers.meta.get("folds"),
                      "n_refits": drivers.meta.get("n_refits"), "dropped": dsec["dropped"],
                      "skipped": drivers.meta.get("skipped", {})} if dsec else None),
@@ -1010,9 +1073,21 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
     }
     return ReportData(
         title=title or "What drives Hallyu? Why levels differ between countries, and what comes next",
-        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), target=target, brief=brief,
+        generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), vintage=vintage, target=target,
+        brief=brief,
         drivers=dsec, robustness=robust, forecast={**fc, "robust_text": robust_text}, countries=countries,
         methods=methods, causal=causal, index=_index_section(index, names, charts), charts=charts)
+
+
+def _vintage(ex, origin) -> str:
+    """The data's vintage: the packaged monthly arrivals' last month (embedded panel), else the last origin."""
+    monthly = None
+    if ex.meta.get("panel") == "embedded":
+        try:
+            monthly = load_monthly()
+        except Exception:  # pragma: no cover - monthly table missing: fall back to the origin year
+            monthly = None
+    return rb.data_vintage(monthly, origin)
 
 
 def _environment():
@@ -1021,6 +1096,7 @@ def _environment():
     env = jinja2.Environment(loader=jinja2.PackageLoader("hallyu_forecast", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = pct
+    env.globals["glossary"] = rb.GLOSSARY
     return env
 
 
@@ -1039,7 +1115,8 @@ _LAST_RENDER: dict = {}
 def render_report(explanation, out_path, forecasts: pd.DataFrame | None = None, backtest=None,
                   history: pd.DataFrame | None = None, title: str | None = None, drivers=None,
                   effects: pd.DataFrame | None = None, event_study: pd.DataFrame | None = None,
-                  index: pd.DataFrame | None = None, scenarios: pd.DataFrame | None = None) -> Path:
+                  index: pd.DataFrame | None = None, scenarios: pd.DataFrame | None = None,
+                  panel: pd.DataFrame | None = None) -> Path:
     """Write the self-contained HTML report to ``out_path`` (see :func:`build_report_data`).
 
     Returns
@@ -1055,7 +1132,7 @@ def render_report(explanation, out_path, forecasts: pd.DataFrame | None = None, 
     started = time.perf_counter()
     data = build_report_data(explanation, forecasts=forecasts, backtest=backtest, history=history, title=title,
                              drivers=drivers, effects=effects, event_study=event_study, index=index,
-                             scenarios=scenarios)
+                             scenarios=scenarios, panel=panel)
     doc = render_html(data)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -1130,7 +1207,7 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
         backtest_result = _quick_backtest(bundle, say)
         if backtest_result is not None:
             say(f"backtest done in {time.perf_counter() - t0:.1f}s")
-    index = None
+    index = panel = None
     try:  # the direct measures' Hallyu index, when the panel has it (optional section)
         panel = bundle.load_panel()
         if "hallyu_index" in panel.columns:
@@ -1146,7 +1223,7 @@ def build_report(out: str | Path = "report.html", model=None, track: bool = Fals
         say(f"worked what-if scenarios ({scenarios['name'].nunique() if len(scenarios) else 0}) in "
             f"{time.perf_counter() - t0:.1f}s")
     path = render_report(ex, out, forecasts=forecasts, backtest=backtest_result, drivers=result, index=index,
-                         effects=effects, scenarios=scenarios)
+                         effects=effects, scenarios=scenarios, panel=panel)
     say(f"rendered {path} ({_LAST_RENDER.get('bytes', 0) / 1024:,.0f} KiB, {len(_LAST_RENDER.get('charts', []))} "
         f"charts at load) in {_LAST_RENDER.get('seconds', 0):.1f}s")
     if track:

@@ -26,7 +26,8 @@ LAYERS: dict[int, tuple[str, ...]] = {
         "new_markets", "momentum", "causal.event_study", "causal.dml", "causal.effects", "attribution"),
     5: ("bundle", "bundle_parts", "tracking"),
     6: ("index_draws", "inference", "explanation", "drivers", "causal.scenarios", "causal.api", "api"),
-    7: ("report_index", "training", "commands", "cli", "causal.commands", "report", "_charts", "tuning", "mlflow_model"),
+    7: ("report_index", "training", "commands", "cli", "causal.commands", "report", "report_brief", "report_parts",
+        "_charts", "tuning", "mlflow_model"),
 }
 LAYER_NAMES = {0: "base", 1: "sources", 2: "panel", 3: "features", 4: "models", 5: "artefacts", 6: "api",
                7: "surfaces"}

@@ -27,7 +27,8 @@ from hallyu_forecast import _charts as ch
 from hallyu_forecast.errors import ConfigError
 from hallyu_forecast.features import build_features
 from hallyu_forecast.report import (MAX_STEPS, TINY_LOG, build_report_data, forecast_size, json_for_script,
-                                    render_report)
+                                    render_report, worked_scenarios)
+from hallyu_forecast.report_brief import parse_signed_pct
 
 from test_explain import explain, synthetic_model, synthetic_panel, synthetic_specs
 
@@ -251,12 +252,15 @@ def shipped(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("shipped")
     forecasts = hf.predict(horizon=[1, 2, 3])
     ex = explain(n_refits=2, years=sorted(int(o) for o in forecasts["origin"].unique()))  # what build_report does
-    try:  # the drivers part stored with the shipped model (fast); else a small fit
-        drivers = hf.drivers("youth_arrivals_per_capita", model=resolve_model())
+    try:  # the drivers part stored with the shipped model (fast, every measure); else a small fit
+        drivers = hf.drivers(model=resolve_model())
     except ModelError:
-        drivers = hf.drivers("youth_arrivals_per_capita", n_refits=4, bootstrap_reps=100)
+        drivers = hf.drivers(n_refits=4, bootstrap_reps=100)
+    bundle = resolve_model()
+    scenarios = worked_scenarios(bundle)  # what build_report shows: the what-if rows and their basis
     start = time.perf_counter()
-    path = render_report(ex, tmp / "report.html", forecasts=forecasts, drivers=drivers)
+    path = render_report(ex, tmp / "report.html", forecasts=forecasts, drivers=drivers, effects=bundle.effects,
+                         scenarios=scenarios, panel=bundle.load_panel())
     return ex, drivers, path, time.perf_counter() - start, tmp
 
 
@@ -305,20 +309,79 @@ def test_shipped_report_is_light_and_self_contained(shipped, loaded):
     assert console_errors(stderr) == []
 
 
-def test_brief_numbers_equal_the_drivers_object(shipped, loaded):
-    drivers = shipped[1]
+def _brief_dom(loaded) -> str:
     dom = loaded[1]
-    brief = dom[dom.index('id="brief"'):dom.index('id="drivers"')]
+    return dom[dom.index('id="brief"'):dom.index('id="drivers"')]
+
+
+def test_brief_numbers_equal_the_drivers_cli(shipped, loaded, capsys):
+    """Every share on the brief is the string `hallyu-forecast drivers` prints (same object, same rounding)."""
+    from hallyu_forecast.cli import main
+
+    brief = _brief_dom(loaded)
     shown = dict(re.findall(r'data-brief="([a-z_]+)">([^<]*)<', brief))
-    b = drivers.brief()["targets"]["youth_arrivals_per_capita"]
-    assert shown["n_countries"] == str(b["n_countries"])
-    assert shown["gov"] == f"{100 * b['split']['government_support'][0]:.1f}%"
-    assert shown["local"] == f"{100 * b['split']['local_conditions'][0]:.1f}%"
-    lo, hi = b["split"]["government_support"][1:]
-    assert shown["gov_ci"] == f"[{100 * lo:.1f}%\u2013{100 * hi:.1f}%]"
+    assert main(["drivers"]) == 0  # the shipped model's stored drivers result, as the report uses
+    out = capsys.readouterr().out
+    block = out[out.index("youth_arrivals_per_capita:"):]
+    block = block[:block.index("\n\n")]
+    for variant, suffix in (("as_specified", ""), ("trade_as_government_support", "_trade")):
+        part = block[block.index(f"spread of levels by role ({variant}):"):]
+        for role, key in (("government support", "gov"), ("local conditions", "local")):
+            m = re.search(rf"{role}\s+([\d.\-]+%) (\[[^\]]+\])", part)
+            assert m, f"{role} not in the CLI's {variant} block"
+            assert shown[key + suffix] == m.group(1) and shown[key + suffix + "_ci"] == m.group(2), (variant, role)
+    b = shipped[1].brief()["targets"]["youth_arrivals_per_capita"]
+    assert re.search(rf"youth_arrivals_per_capita: {shown['n_countries']} countries", out)
     assert shown["ratio_global"] == f"{b['ratio_vs_global_mean'][0]:.2f}"
     assert shown["ratio_cy"] == f"{b['ratio_vs_continent_year_mean'][0]:.2f}"
-    assert "not causal" in brief and "2023" in brief  # the caveat, and forecasts labelled with their years
+    assert "not effects of policy" in brief and "2023" in brief  # the limits, and forecasts labelled with years
+
+
+def test_brief_lever_effects_equal_the_effects_cli(shipped, loaded, capsys, monkeypatch):
+    """Each lever sentence's percent, interval and n treated are what `hallyu-forecast effects` prints.
+
+    The CLI recomputes the estimates (minutes); here it is handed the estimates stored with the
+    shipped model (what the report renders), so its own table-printing path is what is compared."""
+    import hallyu_forecast.causal.commands as causal_commands
+    from hallyu_forecast.cli import main
+    from hallyu_forecast.inference import resolve_model
+
+    monkeypatch.setattr(causal_commands, "effects", lambda **kw: resolve_model().effects)
+    assert main(["effects", "--no-track"]) == 0
+    printed = {}
+    for line in capsys.readouterr().out.splitlines():
+        tok = line.split()
+        if len(tok) > 9 and tok[1] == "youth_arrivals_per_capita":
+            printed[tok[0]] = tok
+    items = re.findall(r'<li data-lever="([a-z_]+)" data-estimate="([^"]*)" data-lo="([^"]*)" data-hi="([^"]*)" '
+                       r'data-n="(\d+)">([^<]*)</li>', _brief_dom(loaded))
+    assert {i[0] for i in items} == {"kcc", "working_holiday", "fta", "trade_intensity"}
+    for lever, est, lo, hi, n, sentence in items:
+        tok = printed[lever]
+        cli = dict(zip(("estimate_pct", "ci_lo_pct", "ci_hi_pct"), map(float, tok[5:8])))
+        # the CLI prints 3 decimals, the brief 1: they agree to the brief's rounding (0.05) plus the CLI's (0.0005)
+        for shown, key in ((est, "estimate_pct"), (lo, "ci_lo_pct"), (hi, "ci_hi_pct")):
+            assert abs(parse_signed_pct(shown) - cli[key]) <= 0.0505, (lever, key, shown, cli[key])
+        assert n == tok[8]
+        assert f"we cannot rule out effects between {lo} and {hi}" in sentence and "%" in sentence
+        if lever in ("kcc", "working_holiday"):
+            assert "unknown opening dates are left out" in sentence
+
+
+def test_brief_forecast_equals_the_predict_cli(loaded, capsys):
+    from hallyu_forecast.cli import main
+    from hallyu_forecast.report_brief import natural
+
+    assert main(["predict", "--horizon", "1", "--json"]) == 0
+    rows = {r["iso3"]: r for r in json.loads(capsys.readouterr().out)}
+    shown = re.findall(r'data-next="([A-Z]{3})">[^<]*? ([\d,.]+)</span> <span class="ci">'
+                       r'\[80%: ([\d,.]+)\u2013([\d,.]+)\]', _brief_dom(loaded))
+    assert len(shown) == 3
+    for iso3, value, lo, hi in shown:
+        r = rows[iso3]
+        assert r["model"] == "history" and r["domain"] == "in"  # measured and inside the models' range only
+        assert value == natural(r["prediction_natural"])
+        assert (lo, hi) == (natural(math.exp(r["lower"])), natural(math.exp(r["upper"])))
 
 
 def test_search_finds_codes_and_other_names_and_enter_opens(probed):
@@ -431,5 +494,164 @@ def test_causal_section_with_worked_scenarios_from_the_shipped_model(tmp_path):
     path = render_report(ex, tmp_path / "r.html", effects=bundle.effects, scenarios=scen)
     text = path.read_text(encoding="utf-8")
     assert "What Korea's policy levers did" in text and "Worked what-if scenarios" in text
-    assert "MEX: wh_agreement = 1 and fta_korea_in_force = 1" in text
+    # rows in words, not column names; each labelled with its real basis (not "causal" for a failed check)
+    assert "MEX: working-holiday agreement starts and FTA with Korea enters into force" in text
+    assert "MEX: trade with Korea US$40bn a year" in text and "kor_trade_usd = 4e+10" not in text
+    rows = re.findall(r"<tr><td>(MEX: trade with Korea[^<]*)</td>.*?<td><b>([^<]*)</b>", text)
+    assert rows and all(basis == "causal (not credible)" for _, basis in rows)
+    rows = re.findall(r"<tr><td>(MEX: working-holiday[^<]*)</td>.*?<td><b>([^<]*)</b>", text)
+    assert rows and all(basis == "causal (pre-trends fail)" for _, basis in rows)
     assert re.search(r"Korean Cultural Centre opens</td><td>youth visitors per 100k", text)
+    assert "log points (" not in text.split('id="causal"')[1].split("</table>")[0]  # effects in percent
+
+
+# ------------------------------------------------------------------ layout and access (issue 19)
+PROBE_LAYOUT = r"""
+window.__hallyuOpen('VNM');
+var unit = JSON.parse(document.getElementById('report-data').textContent).unit;
+var bad = {overflow: [], clipped: [], legend: [], unit: [], small: [], focus: []};
+var tables = document.querySelectorAll('main table');
+for (var i = 0; i < tables.length; i++) {
+  var t = tables[i], box = t.parentNode, r = t.getBoundingClientRect(), m = document.querySelector('main').getBoundingClientRect();
+  if (r.width === 0) { continue; }
+  if (box.scrollWidth > box.clientWidth + 1 || r.right > m.right + 1) { bad.overflow.push((t.closest('section') || {}).id + ':' + Math.round(r.width)); }
+}
+function checkSvgs(svgs) {
+for (var j = 0; j < svgs.length; j++) {
+  var sv = svgs[j], sr = sv.getBoundingClientRect();
+  if (sr.width === 0) { continue; }
+  var scale = sv.getScreenCTM().a, name = sv.getAttribute('data-chart');
+  var texts = sv.querySelectorAll('text');
+  for (var k = 0; k < texts.length; k++) {
+    var tr = texts[k].getBoundingClientRect();
+    if (tr.width === 0) { continue; }
+    if (tr.left < sr.left - 1 || tr.right > sr.right + 1) { bad.clipped.push(name + ':' + texts[k].textContent.slice(0, 40)); }
+    var px = parseFloat(getComputedStyle(texts[k]).fontSize) * scale;
+    if (px < 12.95) { bad.small.push(name + ':' + px.toFixed(1) + ':' + texts[k].textContent.slice(0, 20)); }
+  }
+  var swatches = Array.prototype.filter.call(sv.querySelectorAll('rect'), function (q) {
+    return q.getAttribute('width') === '12' && q.getAttribute('height') === '12'; });
+  if (swatches.length) {
+    var labelled = {};
+    swatches.forEach(function (q) { var n = q.nextElementSibling;
+      while (n && n.tagName.toLowerCase() === 'rect') { n = n.nextElementSibling; }
+      if (!n || n.tagName.toLowerCase() !== 'text' || !n.textContent.trim()) { bad.legend.push(name + ':unlabelled swatch'); }
+      labelled[q.getAttribute('fill')] = 1; });
+    var marks = sv.querySelectorAll('g.mark rect');
+    for (var b = 0; b < marks.length; b++) { var f = marks[b].getAttribute('fill');
+      if (!labelled[f]) { bad.legend.push(name + ':colour ' + f + ' not in the legend'); } }
+  }
+}
+}
+checkSvgs(document.querySelectorAll('svg[data-chart]'));
+var countries = document.querySelectorAll('svg[data-chart^="map-forecast"] g.country');
+for (var c = 0; c < countries.length; c++) {
+  var tip = countries[c].querySelector('title').textContent;
+  if (tip.indexOf('no forecast') < 0 && tip.indexOf(unit) < 0) { bad.unit.push(countries[c].getAttribute('data-iso3')); }
+  if (countries[c].getAttribute('tabindex') !== '0' || countries[c].getAttribute('aria-label') !== tip) { bad.focus.push(countries[c].getAttribute('data-iso3')); }
+}
+var all = document.querySelectorAll('body *');
+for (var e = 0; e < all.length; e++) {
+  var el = all[e];
+  if (el.closest('svg') || ['SCRIPT', 'STYLE', 'TITLE'].indexOf(el.tagName) >= 0) { continue; }
+  var own = Array.prototype.some.call(el.childNodes, function (n) { return n.nodeType === 3 && n.textContent.trim(); });
+  if (!own || el.getClientRects().length === 0) { continue; }
+  var size = parseFloat(getComputedStyle(el).fontSize);
+  if (size < 12.95) { bad.small.push(el.tagName + ':' + size + ':' + el.textContent.trim().slice(0, 30)); }
+}
+var first = document.querySelector('svg[data-chart="map-forecast"] g.country[data-iso3="VNM"]');
+first.focus();
+var tipEl = document.getElementById('tip');
+document.body.setAttribute('data-focus-tip', tipEl && tipEl.style.display === 'block' && tipEl.textContent === first.getAttribute('aria-label') ? 'same' : 'missing');
+var sel = document.getElementById('map-year');
+sel.value = sel.options[sel.options.length - 1].value; sel.dispatchEvent(new Event('change'));
+var shown = Array.prototype.filter.call(document.querySelectorAll('figure.map-year'), function (f) { return !f.hidden; });
+document.body.setAttribute('data-map-year', shown.length === 1 ? shown[0].getAttribute('data-year') : 'none');
+var ms = document.getElementById('drivers-measure');
+ms.value = ms.options[ms.options.length - 1].value; ms.dispatchEvent(new Event('change'));
+var vis = Array.prototype.filter.call(document.querySelectorAll('.drivers-target'), function (f) { return !f.hidden; });
+document.body.setAttribute('data-measure', vis.length === 1 && vis[0].querySelector('svg[data-chart]') ? vis[0].getAttribute('data-target') : 'none');
+document.body.setAttribute('data-measure-options', String(ms.options.length));
+for (var o = 1; o < ms.options.length; o++) {  // every measure's charts, shown one at a time
+  ms.value = ms.options[o].value; ms.dispatchEvent(new Event('change'));
+  checkSvgs(document.querySelectorAll('.drivers-target:not([hidden]) svg[data-chart]'));
+}
+document.body.setAttribute('data-downloads', String(document.querySelectorAll('button.dl').length));
+document.body.setAttribute('data-tables', String(document.querySelectorAll('main table').length));
+document.body.setAttribute('data-figures', String(document.querySelectorAll('figure svg[data-chart]').length));
+for (var key in bad) { document.body.setAttribute('data-bad-' + key, bad[key].slice(0, 12).join(' | ')); }
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 1000])
+def test_layout_fits_and_is_accessible(shipped, width):
+    """At 1400 and 1000 px: no table overflows sideways, no SVG label is clipped, every legend colour is
+    labelled, every forecast-map country names its unit and is keyboard-focusable with the same text,
+    no text is below 13 px, the year control switches maps, and every table and chart has a CSV button."""
+    path, tmp = shipped[2], shipped[4]
+    attrs, _, stderr = dom_state(with_probe(path, PROBE_LAYOUT, f"layout-{width}.html"), tmp,
+                                 f"--window-size={width},900")
+    assert "data-probe-error" not in attrs, attrs.get("data-probe-error")
+    for key in ("overflow", "clipped", "legend", "unit", "small", "focus"):
+        assert attrs.get(f"data-bad-{key}") == "", (key, attrs.get(f"data-bad-{key}"))
+    assert attrs["data-focus-tip"] == "same"
+    assert attrs["data-map-year"] == "2025"
+    drivers = shipped[1]
+    assert attrs["data-measure-options"] == str(len(drivers.targets)) and attrs["data-measure"] == drivers.targets[-1]
+    assert int(attrs["data-downloads"]) == int(attrs["data-tables"]) + int(attrs["data-figures"]) > 10
+    assert attrs.get("data-js-errors") == "" and console_errors(stderr) == []
+
+
+def test_maps_colour_only_measured_in_domain_places(shipped):
+    text = shipped[2].read_text(encoding="utf-8")
+    assert text.count('data-chart="map-forecast') == 3  # one map per forecast year, a select picks one
+    for chart in re.findall(r'<svg class="chart" data-chart="map-forecast[^"]*".*?</svg>', text, re.S):
+        prk = re.search(r'<g class="country" data-iso3="PRK"><title>([^<]*)</title>(.*?)</g>', chart).group(1, 2)
+        assert "not coloured" in prk[0] and 'fill="#c8c8c8"' in prk[1]  # North Korea is not drawn as a forecast
+        for iso3, tip, body in re.findall(r'<g class="country" data-iso3="([A-Z]+)"><title>([^<]*)</title>(.*?)</g>',
+                                          chart):
+            coloured = 'fill="#c8c8c8"' not in body and 'fill="#dcdcdc"' not in body
+            if coloured:  # coloured places are answered by the history model inside the domain
+                assert "history model" in tip and "not coloured" not in tip, iso3
+            if "new-market model" in tip or "extrapolated" in tip:
+                assert not coloured and "not coloured" in tip, iso3
+        assert "covariate-only guess or extrapolation" in chart  # said in the legend
+
+
+def test_vintage_glossary_and_methods_text(shipped):
+    text = shipped[2].read_text(encoding="utf-8")
+    import hallyu_forecast.report_brief as rb
+    from hallyu_forecast.monthly import load_monthly
+
+    assert f"<span data-vintage>{rb.data_vintage(load_monthly())}</span>" in text
+    assert re.search(r"arrivals through \d{4}-\d{2}</span>; run <code>hallyu-forecast data pull</code>", text)
+    glossary = text[text.index('id="glossary"'):]
+    for term in ("SHAP", "RMSE", "Log points", "Grouped cross-validation", "Covariance share",
+                 "Continent × year mean", "New market", "persistence_median_drift", "Mean |contribution|"):
+        assert f"<dt>{term}" in glossary, term
+    methods = text[text.index('id="methods"'):text.index('id="glossary"')]
+    assert "model bundle." not in methods and "2022–2022" not in methods
+    for t in shipped[1].targets:  # every target defined, not only the forecaster's
+        assert f"<small>({t})</small></dt><dd>" in methods
+    assert "mean |contribution| 0 log points (unused)" not in text  # no empty lever chart
+    assert not re.search(r"\d\.?\d*e-0\d", re.sub(r"<script.*?</script>|additivity gap [^ ]+", "", text, flags=re.S))
+
+
+def test_country_profiles_show_every_measure_and_the_levers(probed):
+    """Each opened country lists Korea's levers with their dates and every panel measure with its
+    history; measures without a value are named under "No data" (values from the shipped panel)."""
+    from hallyu_forecast.panel import load_panel
+
+    attrs, dom, _ = probed
+    assert "data-probe-error" not in attrs and attrs.get("data-js-errors") == ""
+    vnm = dom[dom.index('id="c-VNM"'):]
+    vnm = vnm[:vnm.index("</details>")]
+    panel = load_panel()
+    onset = int(panel.loc[panel["iso3"] == "VNM", "fta_korea_onset_year"].max())
+    assert f"FTA with Korea in force: since {onset}" in vnm and "Korean Cultural Centre: " in vnm
+    for measure in ("Youth visitors to Korea", "K-pop share of Spotify chart entries", "Hallyu intensity index"):
+        assert f"<title>{measure}</title>" in vnm, measure
+    assert "Forecast: history model" in vnm
+    nga = dom[dom.index('id="c-NGA"'):]
+    nga = nga[:nga.index("</details>")]
+    assert "covariate-only new-market model" in nga and "No data: " in nga
