@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from hallyu_forecast import _charts as ch
+from hallyu_forecast import report_brief as rb
 from hallyu_forecast import tracking
 from hallyu_forecast.causal.event_study import CausalError
 from hallyu_forecast.causal.scenarios import simulate
@@ -58,9 +59,15 @@ from hallyu_forecast.features import TargetSpec, inverse_target, load_feature_sp
 from hallyu_forecast.inference import predict, resolve_model
 from hallyu_forecast.monthly import load_monthly
 from hallyu_forecast.panel import load_countries, panel_metadata
-from hallyu_forecast import report_brief as rb
-from hallyu_forecast.report_parts import (drivers_measures, forecast_map, legend_roles, lp_interval, pct_tick,
-                                          target_definitions)
+from hallyu_forecast.report_index import index_section
+from hallyu_forecast.report_parts import (
+    drivers_measures,
+    forecast_map,
+    legend_roles,
+    lp_interval,
+    pct_tick,
+    target_definitions,
+)
 from hallyu_forecast.training import with_params
 
 GROUP_LABELS = {
@@ -899,25 +906,30 @@ def _basis_label(basis: str) -> str:
     return "; ".join(tags)
 
 
-def _index_section(index, names: dict[str, str], charts: list[str]) -> dict | None:
-    """Rendered only when ``index`` (columns iso3, year, hallyu_index) is given: the latest year's map."""
+def _index_section(index, names: dict[str, str], charts: list[str], panel: pd.DataFrame | None = None) -> dict | None:
+    """The index section: the full one (ranked table, bands, basis, validation) when ``panel`` has the index
+    inputs, else a map of the given ``index`` frame (columns iso3, year, hallyu_index), or nothing."""
+    if index is None and panel is not None and "hallyu_index_published" in panel.columns:
+        return index_section(panel, names, charts)
     if index is None:
         return None
     if not isinstance(index, pd.DataFrame) or not {"iso3", "year", "hallyu_index"} <= set(index.columns):
         raise ConfigError("`index` must be a DataFrame with columns iso3, year, hallyu_index "
                           "(the panel's `hallyu_index` column).")
+    if panel is not None and "hallyu_index_published" in panel.columns:
+        return index_section(panel, names, charts)
     d = index.dropna(subset=["hallyu_index"])
     if d.empty:
         return None
     year = int(d["year"].max())
     d = d[d["year"] == year]
     values = dict(zip(d["iso3"], d["hallyu_index"].astype(float)))
-    svg, missing = ch.world_map("map-index", f"Hallyu intensity index, {year}", "Direct measures combined "
-                                "(see the index's documentation); grey: no data", values,
+    svg, missing = ch.world_map("map-index", f"Hallyu index, {year}", "Percentile 0-100; grey: no data", values,
                                 {k: f"{names.get(k, k)} ({k})" for k in ch.world_geometry()}, ch.VIRIDIS,
-                                "Hallyu index", value_fmt=lambda v: f"{v:.2f}")
+                                "Hallyu index (percentile, 0-100)", value_fmt=lambda v: f"{v:.0f} of 100")
     charts.append("map-index")
-    return {"year": year, "svg": svg, "n": len(values), "not_drawn": [names.get(m, m) for m in missing]}
+    return {"year": year, "svg": svg, "n": len(values), "not_drawn": [names.get(m, m) for m in missing],
+            "rows": [], "validation": [], "invariance": [], "caveats": []}
 
 
 # ------------------------------------------------------------------------------- methods
@@ -1076,7 +1088,7 @@ def build_report_data(explanation, forecasts: pd.DataFrame | None = None, backte
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), vintage=vintage, target=target,
         brief=brief,
         drivers=dsec, robustness=robust, forecast={**fc, "robust_text": robust_text}, countries=countries,
-        methods=methods, causal=causal, index=_index_section(index, names, charts), charts=charts)
+        methods=methods, causal=causal, index=_index_section(index, names, charts, panel), charts=charts)
 
 
 def _vintage(ex, origin) -> str:

@@ -14,11 +14,11 @@ from hallyu_forecast import index as ix
 from hallyu_forecast import index_validation as iv
 
 INDICATOR_LABELS = {
-    "kpop_chart": "K-pop chart share (Spotify)",
-    "kdrama_top10": "K-drama top-10 share (Netflix)",
-    "youth_arrivals": "youth visitors per capita",
-    "mobile_students": "degree students in Korea per capita",
-    "language_students": "Korean-language students in Korea per capita",
+    "kpop_chart": "K-pop chart share",
+    "kdrama_top10": "K-drama top-10 share",
+    "youth_arrivals": "youth visitors",
+    "mobile_students": "degree students",
+    "language_students": "language students",
 }
 
 
@@ -42,19 +42,19 @@ def index_section(panel: pd.DataFrame, names: dict[str, str], charts: list[str])
     pub = country[country["hallyu_index_published"]].sort_values("hallyu_index", ascending=False)
     rest = country[~country["hallyu_index_published"]]
     values = dict(zip(pub["iso3"], pub["hallyu_index"].astype(float)))
-    tips = {}
+    tips, grey = {}, {}
     for r in pub.itertuples(index=False):
         tips[r.iso3] = (f"{names.get(r.iso3, r.iso3)}: Hallyu index {r.hallyu_index:.0f} of 100 "
                         f"(80% band {r.hallyu_index_lo:.0f}-{r.hallyu_index_hi:.0f}; {int(r.hallyu_index_n)} "
                         f"indicator{'s' if r.hallyu_index_n != 1 else ''})")
     for r in rest.itertuples(index=False):
-        tips[r.iso3] = f"{names.get(r.iso3, r.iso3)}: not enough evidence ({r.evidence.split(': ', 1)[-1]})"
+        grey[r.iso3] = f"{names.get(r.iso3, r.iso3)}: not enough evidence ({r.evidence.split(': ', 1)[-1]})"
     svg, missing = ch.world_map(
         "map-index", "Hallyu index by country (all years pooled)",
-        "Consumption of Korean music and drama, percentile 0-100; grey: not enough evidence or no data",
+        "Consumption of Korean music and drama, percentile 0-100; dark grey: not enough evidence; light grey: no indicator",
         values, {k: f"{names.get(k, k)} ({k})" for k in ch.world_geometry()}, ch.VIRIDIS,
         "Hallyu index (percentile, 0-100)", value_fmt=lambda v: f"{v:.0f} of 100", domain=(0.0, 100.0),
-        tooltips=tips)
+        tooltips=tips, greyed=grey, greyed_label="not enough evidence", missing_label="no indicator")
     charts.append("map-index")
     rows = [{"country": names.get(r.iso3, r.iso3), "iso3": r.iso3, "value": f"{r.hallyu_index:.0f}",
              "band": f"{r.hallyu_index_lo:.0f}-{r.hallyu_index_hi:.0f}", "n": int(r.hallyu_index_n),

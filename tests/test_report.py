@@ -22,15 +22,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_explain import explain, synthetic_model, synthetic_panel, synthetic_specs
 
 from hallyu_forecast import _charts as ch
 from hallyu_forecast.errors import ConfigError
 from hallyu_forecast.features import build_features
-from hallyu_forecast.report import (MAX_STEPS, TINY_LOG, build_report_data, forecast_size, json_for_script,
-                                    render_report, worked_scenarios)
+from hallyu_forecast.report import (
+    MAX_STEPS,
+    TINY_LOG,
+    build_report_data,
+    forecast_size,
+    json_for_script,
+    render_report,
+    worked_scenarios,
+)
 from hallyu_forecast.report_brief import parse_signed_pct
-
-from test_explain import explain, synthetic_model, synthetic_panel, synthetic_specs
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"]
@@ -607,7 +613,9 @@ def test_maps_colour_only_measured_in_domain_places(shipped):
     assert text.count('data-chart="map-forecast') == 3  # one map per forecast year, a select picks one
     for chart in re.findall(r'<svg class="chart" data-chart="map-forecast[^"]*".*?</svg>', text, re.S):
         prk = re.search(r'<g class="country" data-iso3="PRK"><title>([^<]*)</title>(.*?)</g>', chart).group(1, 2)
-        assert "not coloured" in prk[0] and 'fill="#c8c8c8"' in prk[1]  # North Korea is not drawn as a forecast
+        # North Korea is never drawn as a forecast: predict refuses it (no plausible travel, issue 18) -> "no forecast"
+        assert prk[0].endswith("no forecast") and 'fill="#c8c8c8"' not in prk[1] or "not coloured" in prk[0]
+        assert not re.search(r'fill="#(?!c8c8c8|dcdcdc|f4f7fa|ffffff)[0-9a-f]{6}"', prk[1])
         for iso3, tip, body in re.findall(r'<g class="country" data-iso3="([A-Z]+)"><title>([^<]*)</title>(.*?)</g>',
                                           chart):
             coloured = 'fill="#c8c8c8"' not in body and 'fill="#dcdcdc"' not in body
@@ -655,3 +663,26 @@ def test_country_profiles_show_every_measure_and_the_levers(probed):
     nga = dom[dom.index('id="c-NGA"'):]
     nga = nga[:nga.index("</details>")]
     assert "covariate-only new-market model" in nga and "No data: " in nga
+
+
+def test_index_section_shows_the_validation_and_only_published_values(shipped):
+    from hallyu_forecast import index as ix
+    from hallyu_forecast import index_validation as iv
+
+    text = shipped[2].read_text(encoding="utf-8")
+    section = text[text.index('<section id="index">'):]
+    section = section[:section.index("</section>")]
+    summary = iv.summary(iv.validate_index())
+    for r in summary.dropna(subset=["lo90"]).itertuples(index=False):  # the CLI's numbers, as printed
+        assert f"<td>{r.spearman:+.2f}</td><td>{r.lo90:+.2f} to {r.hi90:+.2f}</td><td>{r.verdict}</td>" in section
+    country = ix.country_index()
+    published = set(country.loc[country["hallyu_index_published"], "iso3"])
+    tips = dict(re.findall(r'<g class="country" data-iso3="([A-Z]+)"><title>([^<]*)</title>', section))
+    for iso3, tip in tips.items():
+        if iso3 in published:
+            assert "Hallyu index" in tip and "of 100" in tip and "80% band" in tip, iso3
+        elif iso3 in set(country["iso3"]):
+            assert "not enough evidence" in tip, iso3
+        else:
+            assert tip.endswith("no indicator"), iso3
+    assert f"{len(published)} countries with a published value" in section
