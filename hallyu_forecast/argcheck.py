@@ -1,7 +1,7 @@
 """Argument types of the public functions, checked from their annotations before they run.
 
 ``import hallyu_forecast as hf`` hands out every public function through :func:`checked`, so a
-value of the wrong type (``hf.hallyu_index(None)``, ``hf.predict(horizon="2")``) raises
+value of the wrong type (``hf.hallyu_index("x")``, ``hf.predict(horizon="2")``) raises
 :class:`~hallyu_forecast.errors.InputTypeError` naming the argument ("`panel` must be a pandas
 DataFrame. Got NoneType None."), instead of a TypeError, KeyError or IndexError from deep inside.
 Values of the right type are still checked by the functions themselves (years, horizons,
