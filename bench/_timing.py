@@ -1,7 +1,8 @@
-"""Shared timing of the final fit, used by bench_models.py and bench_monthly.py (benches only)."""
+"""Shared timing helpers for the bench scripts (benches only): the final fit, and a median wall time."""
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import replace
 
@@ -29,3 +30,13 @@ def final_fit_timings(cfg, panel, repeats: int = 10) -> dict:
         lat.append(time.perf_counter() - t0)
     return {"features_s": features_s, "final_fit_s": fit_s, "predict_one_origin_s": float(np.median(lat)),
             "final": final, "one": one}
+
+
+def median_seconds(fn, repeat: int) -> float:
+    """Median wall time of ``repeat`` calls of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

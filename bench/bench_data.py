@@ -12,18 +12,9 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
-import time
 from pathlib import Path
 
-
-def timed(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+from _timing import median_seconds  # bench/_timing.py (the script's folder is on sys.path)
 
 
 def read_all_raw(root: Path) -> None:
@@ -55,15 +46,16 @@ def main() -> None:
 
     root = resolve_data_dir()
     rows = []
-    t_build = timed(lambda: build_panel(root), args.repeat)
-    t_floor = timed(lambda: read_all_raw(root), args.repeat)
+    t_build = median_seconds(lambda: build_panel(root), args.repeat)
+    t_floor = median_seconds(lambda: read_all_raw(root), args.repeat)
     rows.append(("panel build from raw", t_build, 30.0, "read all raw files (no processing)", t_floor))
-    t_load = timed(hf.load_panel, max(args.repeat, 5))
-    t_parquet = timed(lambda: pd.read_parquet(str(_embedded("panel.parquet"))), max(args.repeat, 5))
+    t_load = median_seconds(hf.load_panel, max(args.repeat, 5))
+    t_parquet = median_seconds(lambda: pd.read_parquet(str(_embedded("panel.parquet"))), max(args.repeat, 5))
     rows.append(("load_panel() embedded", t_load, 1.0, "pandas.read_parquet", t_parquet))
     panel = hf.load_panel()
     specs = load_feature_specs()
-    t_feat = timed(lambda: build_features(panel, specs, origins=range(2012, 2023), horizons=(1, 2, 3)), args.repeat)
+    t_feat = median_seconds(lambda: build_features(panel, specs, origins=range(2012, 2023), horizons=(1, 2, 3)),
+                            args.repeat)
     rows.append(("build_features 2012-2022 x h1-3", t_feat, 5.0, "-", float("nan")))
 
     print(f"{'step':<34}{'seconds':>9}{'goal':>7}{'vs goal':>9}   {'baseline':<38}{'seconds':>9}{'ratio':>7}")

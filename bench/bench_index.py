@@ -7,24 +7,13 @@ the index had before issue 17, fitted by the same EM). No targets are asserted; 
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
+from _timing import median_seconds  # bench/_timing.py (the script's folder is on sys.path)
 
 import hallyu_forecast as hf
 from hallyu_forecast import index as ix
 from hallyu_forecast import index_validation as iv
 from hallyu_forecast.measurement import FactorModel
-
-
-def _median_time(fn, runs: int = 5) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -33,13 +22,16 @@ def main() -> None:
     x, s = fitted.standardise(values, variances)
     _, cx, cs = ix._country_means(x, s, values["iso3"].to_numpy())
     one = np.ones((len(fitted.names), 1), dtype=bool)
-    baseline = _median_time(lambda: FactorModel(mask=one, max_iter=5000, tol=1e-7, noise_prior=ix.NOISE_PRIOR).fit(cx, cs))
+    baseline = median_seconds(
+        lambda: FactorModel(mask=one, max_iter=5000, tol=1e-7, noise_prior=ix.NOISE_PRIOR).fit(cx, cs), 5)
     rows = [
         ("baseline: one-factor EM on country means", baseline),
-        ("two-factor EM on country means (ix.fit)", _median_time(lambda: ix.fit(panel))),
-        ("hf.hallyu_index() (fit + score every country-year)", _median_time(lambda: ix.hallyu_index(panel))),
-        ("validate_index (all anchors, 2,000 bootstrap draws each)", _median_time(lambda: iv.validate_index(panel), 3)),
-        ("invariance screen (500 bootstrap draws)", _median_time(lambda: iv.invariance(panel), 3)),
+        ("two-factor EM on country means (ix.fit)", median_seconds(lambda: ix.fit(panel), 5)),
+        ("hf.hallyu_index() (fit + score every country-year)",
+         median_seconds(lambda: ix.hallyu_index(panel), 5)),
+        ("validate_index (all anchors, 2,000 bootstrap draws each)",
+         median_seconds(lambda: iv.validate_index(panel), 3)),
+        ("invariance screen (500 bootstrap draws)", median_seconds(lambda: iv.invariance(panel), 3)),
     ]
     print(f"{'step':60s} {'seconds':>9s} {'x baseline':>11s}")
     for name, seconds in rows:

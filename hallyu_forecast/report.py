@@ -61,6 +61,7 @@ from hallyu_forecast.monthly import load_monthly
 from hallyu_forecast.panel import load_countries, panel_metadata
 from hallyu_forecast.report_index import index_section
 from hallyu_forecast.report_parts import (
+    _num,
     drivers_measures,
     forecast_map,
     legend_roles,
@@ -146,14 +147,6 @@ def _fold(text: str) -> str:
     """Lower-case ASCII fold for search ("Türkiye" -> "turkiye", "Côte d’Ivoire" -> "cote d'ivoire")."""
     text = unicodedata.normalize("NFKD", str(text)).replace("\u2019", "'")
     return "".join(c for c in text if not unicodedata.combining(c)).lower()
-
-
-def _num(v) -> float | None:
-    try:
-        v = float(v)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def pct(v, digits: int = 1) -> str:
