@@ -38,7 +38,7 @@ def _train(args) -> int:
     # progress lines go to stderr (logs.step; the CLI sends them there), as the README says
     bundle, result, uri = train(cfg, params=params, register=args.register, run_backtest=not args.no_backtest,
                                 track=not args.no_track, progress=step, drivers=not args.no_drivers,
-                                alias=args.alias)
+                                alias=args.alias, recompute=args.recompute)
     if result is not None:
         print()
         print(result.report())
@@ -224,7 +224,10 @@ def register(sub) -> None:
     p.add_argument("--save-default", action="store_true", help="replace the model shipped with the package")
     p.add_argument("--no-drivers", action="store_true",
                    help="skip the analyses kept with the model: the drivers model of levels, explain()'s "
-                        "refits and the causal effects (about 50 s of the run)")
+                        "refits and the causal effects")
+    p.add_argument("--recompute", action="store_true",
+                   help="fit the drivers model and the causal effects anew instead of reusing the stage cache "
+                        "(they are reused only when panel, specs, code and library versions are unchanged)")
     p.set_defaults(func=_train)
 
     p = sub.add_parser("backtest", help="rolling-origin backtest against naive baselines")

@@ -24,6 +24,7 @@ from hallyu_forecast.explanation import fit_refits
 from hallyu_forecast.inference import predict_rows
 from hallyu_forecast.panel import load_panel, panel_metadata
 from hallyu_forecast.preflight import check_tracking_uri
+from hallyu_forecast import stage_cache
 
 
 def with_params(cfg, params: dict | None):
@@ -94,14 +95,25 @@ def jobs() -> int:
 
 
 class _Stages:
-    """Runs train's panel-only stages (drivers, effects) in worker processes, or inline with one job."""
+    """Train's panel-only stages (drivers, effects): reused from :mod:`~hallyu_forecast.stage_cache`
+    when their inputs are unchanged, else computed in worker processes (or inline with one job)
+    and stored there for the next train."""
 
-    def __init__(self, panel: pd.DataFrame, say: Callable[[str], None], enabled: bool):
+    def __init__(self, panel: pd.DataFrame, say: Callable[[str], None], enabled: bool, recompute: bool = False):
         self.panel, self.say, self.enabled = panel, say, enabled
         self.timings: dict[str, float] = {}
         self._pool = self._tmp = None
         self._futures = {}
-        if enabled and jobs() > 1:
+        self.found = None
+        self.source = "not run"
+        if not enabled:
+            return
+        start = time.perf_counter()
+        self.key = stage_cache.stages_key(panel)
+        if not recompute:
+            self.found = stage_cache.lookup(self.key, say)
+        self.timings["cache lookup"] = time.perf_counter() - start
+        if self.found is None and jobs() > 1:
             self._tmp = tempfile.TemporaryDirectory(prefix="hallyu_train_")
             # spawn, not fork: LightGBM's OpenMP state does not survive a fork safely
             self._pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
@@ -111,8 +123,15 @@ class _Stages:
                 self._futures[name] = (self._pool.submit(job, panel, folder), folder)
 
     def collect(self, bundle) -> None:
-        """Attach drivers and effects to ``bundle`` (waiting for the workers, or computing them now)."""
+        """Attach drivers and effects to ``bundle`` (from the cache, the workers, or computed now)."""
         if not self.enabled:
+            return
+        bundle.meta["stages_key"] = self.key  # saved in meta.json: a later train can reuse these results
+        if self.found is not None:
+            bundle.drivers, bundle.effects = self.found.drivers, self.found.effects
+            self.source = "reused from " + self.found.source.split(" (")[0]  # the path is in the line below
+            self.say(f"drivers model and causal effects reused from {self.found.source}: panel, specs, code and "
+                     "library versions are those they were computed with (`train --recompute` fits them anew)")
             return
         try:
             for name, job in (("drivers", _drivers_job), ("effects", _effects_job)):
@@ -140,6 +159,10 @@ class _Stages:
                     shutil.rmtree(folder, ignore_errors=True)
         finally:
             self.close()
+        entry = stage_cache.store(self.key, bundle.drivers, bundle.effects, self.say)
+        self.source = "computed" + (f", stored in {entry}" if entry else "")
+        if entry:
+            self.say(f"drivers and effects stored in the stage cache ({entry}); the next train reuses them")
 
     def close(self) -> None:
         if self._pool is not None:
@@ -177,12 +200,15 @@ def log_drivers(result) -> None:
 
 def train(cfg, params: dict | None = None, register: str | None = None, run_backtest: bool = True,
           track: bool = True, progress: Callable[[str], None] | None = None, drivers: bool = False,
-          alias: str | None = None):
+          alias: str | None = None, recompute: bool = False):
     """Backtest ``cfg`` (optional), fit the final model and log both to MLflow.
 
     With ``drivers`` (the CLI's default), the drivers model of every target is cross-validated,
     fitted and decomposed once (:func:`hallyu_forecast.drivers.drivers`), kept with the bundle
-    (``bundle.drivers``, saved in its ``drivers/`` folder) and its tables logged under ``drivers/``.
+    (``bundle.drivers``, saved in its ``drivers/`` folder) and its tables logged under ``drivers/``;
+    the causal effects likewise (``bundle.effects``). Both depend only on the panel, the specs, the
+    code and the library versions, so they are reused from :mod:`hallyu_forecast.stage_cache` when
+    those are unchanged; ``recompute`` fits them anew (and refreshes the cache).
 
     Returns ``(bundle, backtest_result or None, model_uri or None)``; the model URI is
     ``runs:/<run_id>/model``. ``register`` names a registered model, ``alias`` (with
@@ -197,10 +223,11 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
     panel = load_panel()
 
     timings: dict[str, float] = {}
+    stage_source = ["not run"]
 
     def work():
         result = None
-        stages = _Stages(panel, say, enabled=drivers)  # drivers + effects start in workers now
+        stages = _Stages(panel, say, enabled=drivers, recompute=recompute)  # cache hit, or workers start now
         try:
             if run_backtest:
                 start = time.perf_counter()
@@ -214,19 +241,24 @@ def train(cfg, params: dict | None = None, register: str | None = None, run_back
             if drivers:
                 timings["explain refits"] = fit_explain_refits(bundle, panel, say)
                 stages.collect(bundle)
+                timings["stage cache"] = stages.timings["cache lookup"]
                 for name in ("drivers", "effects"):
-                    timings[name] = stages.timings[name]
-                    timings[f"waiting for {name}"] = stages.timings[f"{name}_wait"]
+                    if name in stages.timings:
+                        timings[name] = stages.timings[name]
+                        timings[f"waiting for {name}"] = stages.timings[f"{name}_wait"]
+                stage_source[0] = stages.source
         finally:
             stages.close()
         return result, bundle
 
     def where_the_time_went(total: float) -> None:
-        parallel = drivers and jobs() > 1
+        parallel = drivers and jobs() > 1 and "drivers" in timings
         parts = [f"{k} {v:.1f}s" for k, v in timings.items() if not k.startswith("waiting")]
         waited = sum(v for k, v in timings.items() if k.startswith("waiting"))
         note = (f" (drivers and effects ran in worker processes beside the rest; {waited:.1f}s spent waiting "
                 "for them)") if parallel else ""
+        if drivers and "drivers" not in timings:
+            note = f" (drivers and effects {stage_source[0]})"
         say(f"time: {total:.1f}s wall; " + ", ".join(parts) + note)
 
     started = time.perf_counter()

@@ -9,6 +9,7 @@ where the mirror is supposed to be.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,9 @@ def _in_ci() -> bool:
 
 
 def pytest_configure(config):
+    # train's stage cache (hallyu_forecast.stage_cache) goes to a directory of this run, never the
+    # user's ~/.cache; set in os.environ so that the CLI subprocesses of the tests inherit it
+    os.environ["HALLYU_STAGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="hallyu_test_stage_cache_")
     config.addinivalue_line("markers", "raw: needs the raw data mirror (HALLYU_DATA_DIR); skipped without it, "
                                        "a failure when CI=true")
 

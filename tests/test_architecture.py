@@ -24,7 +24,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     3: ("features", "domain", "target_units"),
     4: ("forecaster", "baselines", "config", "evaluation", "drivers_model", "episodes", "recovery",
         "new_markets", "momentum", "causal.event_study", "causal.dml", "causal.effects", "attribution"),
-    5: ("bundle", "bundle_parts", "tracking"),
+    5: ("bundle", "bundle_parts", "stage_cache", "tracking"),
     6: ("index_draws", "inference", "explanation", "drivers", "causal.scenarios", "causal.api", "api"),
     7: ("report_index", "training", "commands", "cli", "causal.commands", "report", "report_brief", "report_parts",
         "_charts", "tuning", "mlflow_model"),
