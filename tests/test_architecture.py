@@ -10,6 +10,7 @@ hallyu_forecast`` fast. The README's "Architecture" section shows the same table
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,17 @@ def test_import_hallyu_forecast_loads_no_heavy_module():
             "if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_readme_table_is_the_layer_map():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    table = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].startswith("L") and cells[0][1:].isdigit():
+            layer = int(cells[0][1:])
+            assert cells[1] == LAYER_NAMES[layer], f"README names layer {layer} {cells[1]!r}, the map {LAYER_NAMES[layer]!r}"
+            table[layer] = set(re.findall(r"`([^`]+)`", cells[2]))
+    assert table == {layer: set(prefixes) for layer, prefixes in LAYERS.items()}, (
+        "README.md's Architecture table and LAYERS in tests/test_architecture.py differ; update both")
