@@ -13,7 +13,7 @@ from typing import Callable
 
 import pandas as pd
 
-from hallyu_forecast import tracking
+from hallyu_forecast import stage_cache, tracking
 from hallyu_forecast.bundle import ModelBundle, spec_files
 from hallyu_forecast.bundle_parts import load_drivers, save_drivers
 from hallyu_forecast.causal.effects import EffectsResult, effects
@@ -24,7 +24,6 @@ from hallyu_forecast.explanation import fit_refits
 from hallyu_forecast.inference import predict_rows
 from hallyu_forecast.panel import load_panel, panel_metadata
 from hallyu_forecast.preflight import check_tracking_uri
-from hallyu_forecast import stage_cache
 
 
 def with_params(cfg, params: dict | None):
