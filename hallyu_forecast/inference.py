@@ -9,6 +9,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import weakref
 from pathlib import Path
 from typing import Iterable
@@ -311,6 +312,17 @@ def predict_rows(bundle, model_input, params: dict | None = None) -> pd.DataFram
 
 
 # ------------------------------------------------------------------------ predict(origin="YYYY-MM")
+@functools.lru_cache(maxsize=24)
+def _nowcast_history(years: tuple[int, ...], month: int, column: str) -> pd.DataFrame:
+    """The nowcast's errors for month ``month`` of ``years`` on the embedded monthly panel, once per process.
+
+    They calibrate the intervals of every year-month origin with this month and are the same for
+    every call and every set of countries (the embedded panel is read-only package data), so
+    ``predict(origin="YYYY-MM")`` computes them once, not on every call (issue 16).
+    """
+    return backtest_nowcast(load_monthly(), years=list(years), months=[month], column=column)
+
+
 def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin: str = "") -> pd.DataFrame:
     """Forecasts from a year-month origin: the current year's total (horizon 0) and the next years.
 
@@ -355,7 +367,7 @@ def forecast_from_month(bundle, panel: pd.DataFrame, countries=None, horizon=1, 
         to_target = np.full(len(now), np.log(tspec.scale))
     shift = dict(zip(now["iso3"], to_target))
     earlier = [y for y in range(2011, min(year, 2020))]  # normal years before the origin (pre-COVID)
-    history = backtest_nowcast(monthly, years=earlier, months=[month], column=column) if earlier else None
+    history = _nowcast_history(tuple(earlier), month, column) if earlier else None
     if history is None or history.empty:
         raise ConfigError(f"No earlier normal year to calibrate a nowcast from {year}-{month:02d}; "
                           "use an origin from 2012 on.")

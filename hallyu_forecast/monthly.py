@@ -145,16 +145,22 @@ def _quarters(values: np.ndarray) -> np.ndarray:
 def normal_years(monthly_wide: pd.DataFrame) -> dict[str, list[int]]:
     """Complete years that are *normal* per country (see the module docstring); causal."""
     out: dict[str, list[int]] = {}
-    for iso3, part in monthly_wide.groupby(level="iso3", sort=False):
+    codes = monthly_wide.index.get_level_values("iso3")
+    years = monthly_wide.index.get_level_values("year").to_numpy()
+    values = monthly_wide.to_numpy(float)
+    # one pass over numpy rows per country (the rule is sequential: each year is compared with the
+    # last normal one), not pandas rows: iterrows made every year-month origin cost seconds (issue 16)
+    complete = ~np.isnan(values).any(axis=1)
+    quarters = values.reshape(len(values), 4, 3).sum(axis=2)
+    for iso3, rows in pd.Series(np.arange(len(values))).groupby(codes, sort=False):
         normal, last, last_q = [], None, None
-        for (_, year), row in part.iterrows():
-            values = row.to_numpy(float)
-            if np.isnan(values).any():
+        for i in rows.to_numpy():
+            if not complete[i]:
                 continue
-            q = _quarters(values)
+            year, q = int(years[i]), quarters[i]
             if last is None or year - last > MAX_REFERENCE_AGE or not (q < SHOCK_RATIO * last_q).any():
-                normal.append(int(year))
-                last, last_q = int(year), q
+                normal.append(year)
+                last, last_q = year, q
         out[str(iso3)] = normal
     return out
 
@@ -264,17 +270,20 @@ def _truncate(monthly: pd.DataFrame, year: int, month: int) -> pd.DataFrame:
 
 def _gaps(w: pd.DataFrame, normal: dict[str, list[int]]) -> pd.DataFrame:
     """Monthly log gap of every month to the same month of the last normal year before its year."""
-    rows = []
-    for (iso3, year), row in w.iterrows():
-        ref_year = _last_normal_before(normal.get(str(iso3), []), int(year))
-        if ref_year is None or (iso3, ref_year) not in w.index:
-            continue
-        ref = w.loc[(iso3, ref_year)].to_numpy(float)
-        gap = _log_ratio(row.to_numpy(float), ref)
-        for m in range(12):
-            if np.isfinite(gap[m]):
-                rows.append((str(iso3), int(year) * 12 + m, float(gap[m])))
-    return pd.DataFrame(rows, columns=["iso3", "stamp", "gap"])
+    codes = w.index.get_level_values("iso3").astype(str).to_numpy()
+    years = w.index.get_level_values("year").to_numpy().astype(int)
+    values = w.to_numpy(float)
+    row_of = {(c, int(y)): i for i, (c, y) in enumerate(zip(codes, years))}
+    ref_rows = np.full(len(values), -1)
+    for i, (iso3, year) in enumerate(zip(codes, years)):
+        ref_year = _last_normal_before(normal.get(iso3, []), int(year))
+        if ref_year is not None:
+            ref_rows[i] = row_of.get((iso3, ref_year), -1)
+    keep = np.flatnonzero(ref_rows >= 0)
+    gap = _log_ratio(values[keep], values[ref_rows[keep]])  # rows x 12, row-major as before
+    r, m = np.nonzero(np.isfinite(gap))
+    return pd.DataFrame({"iso3": codes[keep][r], "stamp": years[keep][r] * 12 + m, "gap": gap[r, m]},
+                        columns=["iso3", "stamp", "gap"])
 
 
 def estimate_gap_persistence(monthly: pd.DataFrame, year: int, month: int, rate: str = "recent",
