@@ -17,7 +17,8 @@ from hallyu_forecast.evaluation import backtest
 from hallyu_forecast.explanation import explain
 from hallyu_forecast.inference import predict, resolve_model
 from hallyu_forecast.logs import step
-from hallyu_forecast.report import build_report, forecast_size
+from hallyu_forecast.report import build_report
+from hallyu_forecast.report_forecast import forecast_size
 from hallyu_forecast.target_units import ARRIVALS_COLUMNS, target_units
 from hallyu_forecast.tracking import registered_version, ui_command
 from hallyu_forecast.training import backtest_metrics, train

@@ -28,6 +28,7 @@ LAYERS: dict[int, tuple[str, ...]] = {
     5: ("bundle", "bundle_parts", "stage_cache", "tracking"),
     6: ("index_draws", "inference", "explanation", "drivers", "causal.scenarios", "causal.api", "api"),
     7: ("report_index", "training", "commands", "cli", "causal.commands", "report", "report_brief", "report_parts",
+        "report_format", "report_sections", "report_forecast",
         "_charts", "tuning", "mlflow_model"),
 }
 LAYER_NAMES = {0: "base", 1: "sources", 2: "panel", 3: "features", 4: "models", 5: "artefacts", 6: "api",

@@ -27,16 +27,11 @@ from test_explain import explain, synthetic_model, synthetic_panel, synthetic_sp
 from hallyu_forecast import _charts as ch
 from hallyu_forecast.errors import ConfigError
 from hallyu_forecast.features import build_features
-from hallyu_forecast.report import (
-    MAX_STEPS,
-    TINY_LOG,
-    build_report_data,
-    forecast_size,
-    json_for_script,
-    render_report,
-    worked_scenarios,
-)
+from hallyu_forecast.report import build_report_data, render_report
 from hallyu_forecast.report_brief import parse_signed_pct
+from hallyu_forecast.report_forecast import forecast_size
+from hallyu_forecast.report_format import MAX_STEPS, TINY_LOG, json_for_script
+from hallyu_forecast.report_sections import worked_scenarios
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--enable-logging=stderr", "--v=0"]
@@ -486,7 +481,7 @@ def test_causal_section_with_worked_scenarios_from_the_shipped_model(tmp_path):
     import re
 
     from hallyu_forecast.inference import resolve_model
-    from hallyu_forecast.report import WORKED_SCENARIOS, worked_scenarios
+    from hallyu_forecast.report_sections import WORKED_SCENARIOS, worked_scenarios
 
     bundle = resolve_model()
     assert bundle.effects is not None and len(bundle.effects.table) > 0  # stored by `train --save-default`
