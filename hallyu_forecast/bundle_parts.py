@@ -14,7 +14,13 @@ from pathlib import Path
 
 import lightgbm as lgb
 
-from hallyu_forecast.drivers_model import DriversModel, DriversResult, _json_default
+from hallyu_forecast.drivers_model import (
+    DriversModel,
+)
+from hallyu_forecast.drivers_result import (
+    DriversResult,
+    _json_default,
+)
 from hallyu_forecast.errors import ModelError
 
 #: explain()'s refits, fitted once at training time (:func:`hallyu_forecast.explanation.fit_refits`)

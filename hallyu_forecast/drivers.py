@@ -1,9 +1,10 @@
 """``hf.drivers()``: why Hallyu levels differ between countries, from the stored result or fitted now.
 
-The model and its decomposition live in :mod:`hallyu_forecast.drivers_model` (layer *models*);
-this module is the public face (layer *api*): it finds the result a model bundle keeps (the
-shipped model computes it at training time), and fits anew only for what the bundle lacks or
-when the caller changes a setting. Every name of the model module is re-exported here, so
+The model and its decomposition live in :mod:`hallyu_forecast.drivers_model`, the result object in
+:mod:`hallyu_forecast.drivers_result` and the fitting in :mod:`hallyu_forecast.drivers_fit` (layer
+*models*); this module is the public face (layer *api*): it finds the result a model bundle keeps
+(the shipped model computes it at training time), and fits anew only for what the bundle lacks or
+when the caller changes a setting. The public names of those modules are re-exported here, so
 ``from hallyu_forecast import drivers as drv; drv.DriversModel`` keeps working.
 """
 
@@ -18,7 +19,14 @@ import pandas as pd
 from hallyu_forecast.argcheck import checked
 from hallyu_forecast.bundle import DEFAULT_MODEL_DIR
 from hallyu_forecast.bundle_parts import has_drivers, load_drivers, save_drivers  # noqa: F401 - re-exported
-from hallyu_forecast.drivers_model import (  # noqa: F401 - re-exported: the public names of the model module
+from hallyu_forecast.drivers_fit import (  # noqa: F401 - re-exported (see the docstring)
+    check_no_horizon,
+    compare_new_markets,
+    domain_table,
+    fit_drivers,
+    fit_target,
+)
+from hallyu_forecast.drivers_model import (  # noqa: F401 - re-exported (see the docstring)
     BOOT_REPS,
     DEFAULT_TARGETS,
     DRIVER_ROLES,
@@ -28,16 +36,13 @@ from hallyu_forecast.drivers_model import (  # noqa: F401 - re-exported: the pub
     TRADE_FEATURES,
     VARIANTS,
     DriversModel,
-    DriversResult,
     candidate_features,
-    check_no_horizon,
-    compare_new_markets,
     cross_validate,
     decompose,
-    domain_table,
     driver_rows,
-    fit_drivers,
-    fit_target,
+)
+from hallyu_forecast.drivers_result import (  # noqa: F401 - re-exported (see the docstring)
+    DriversResult,
 )
 from hallyu_forecast.errors import ModelError
 from hallyu_forecast.inference import resolve_model
@@ -57,7 +62,7 @@ def run(target: str | Iterable[str] | None = None, *, panel: pd.DataFrame | None
         model=None, horizon=None, skip_small: bool | None = None) -> DriversResult:
     """Why Hallyu levels differ between countries, per target: accuracy, split, levers, countries.
 
-    Parameters are those of :func:`hallyu_forecast.drivers_model.fit_drivers`, plus:
+    Parameters are those of :func:`hallyu_forecast.drivers_fit.fit_drivers`, plus:
 
     model : optional
         A model bundle (folder, ModelBundle or MLflow URI) whose drivers part (computed at training

@@ -28,7 +28,11 @@ import numpy as np
 import pandas as pd
 
 from hallyu_forecast.config import ExperimentConfig, load_config
-from hallyu_forecast.drivers_model import DriversModel, _year_mean_of, driver_rows
+from hallyu_forecast.drivers_model import (
+    DriversModel,
+    _year_mean_of,
+    driver_rows,
+)
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.evaluation import _continents, bootstrap_ratio, country_folds
 from hallyu_forecast.forecaster import COVID_YEARS, NewMarketModel, conformal_quantile, pooled_drift, training_rows

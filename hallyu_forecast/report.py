@@ -48,7 +48,10 @@ from hallyu_forecast import report_brief as rb
 from hallyu_forecast import tracking
 from hallyu_forecast.config import load_config
 from hallyu_forecast.drivers import drivers as fit_drivers
-from hallyu_forecast.drivers_model import DriversResult, _target_info
+from hallyu_forecast.drivers_result import (
+    DriversResult,
+    _target_info,
+)
 from hallyu_forecast.errors import ConfigError, HallyuError, ModelError
 from hallyu_forecast.evaluation import backtest
 from hallyu_forecast.explanation import Explanation, explain

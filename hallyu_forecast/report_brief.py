@@ -25,7 +25,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from hallyu_forecast.drivers_model import ROLE_LABELS as DRIVER_ROLE_LABELS
+from hallyu_forecast.drivers_model import (
+    ROLE_LABELS as DRIVER_ROLE_LABELS,
+)
 
 #: the levers the brief answers for (a minister's question: centres, working-holiday visas, FTAs, trade)
 BRIEF_LEVERS = ("kcc", "working_holiday", "fta", "trade_intensity")

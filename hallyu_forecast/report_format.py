@@ -12,7 +12,9 @@ import unicodedata
 import pandas as pd
 
 from hallyu_forecast import _charts as ch
-from hallyu_forecast.drivers_model import _labels
+from hallyu_forecast.drivers_result import (
+    _labels,
+)
 from hallyu_forecast.features import TargetSpec, inverse_target
 from hallyu_forecast.panel import load_countries
 from hallyu_forecast.report_parts import _num
