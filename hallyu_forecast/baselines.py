@@ -24,13 +24,7 @@ from sklearn.base import BaseEstimator
 
 from hallyu_forecast.conventions import COVID_YEARS
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
-from hallyu_forecast.forecaster import (
-    check_feature_matrix,
-    observed_levels,
-    output_frame,
-    pooled_drift,
-    training_rows,
-)
+from hallyu_forecast.model_base import check_feature_matrix, observed_levels, output_frame, pooled_drift, training_rows
 
 
 class _Baseline(BaseEstimator):

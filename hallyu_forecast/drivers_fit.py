@@ -28,7 +28,7 @@ from hallyu_forecast.drivers_result import FRAMES, DriversResult, _labels, _targ
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
 from hallyu_forecast.evaluation import bootstrap_ratio, country_folds, evaluate_new_markets
 from hallyu_forecast.features import build_features, load_feature_specs
-from hallyu_forecast.forecaster import pooled_drift, training_rows
+from hallyu_forecast.model_base import pooled_drift, training_rows
 from hallyu_forecast.panel import load_panel, panel_metadata
 
 

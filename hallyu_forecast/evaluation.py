@@ -37,12 +37,8 @@ from sklearn.base import clone
 from hallyu_forecast.baselines import PersistenceDrift, make_baseline
 from hallyu_forecast.config import COVID_YEARS, ExperimentConfig, load_config
 from hallyu_forecast.errors import DataError, InputTypeError
-from hallyu_forecast.forecaster import (
-    NewMarketModel,
-    interval_columns,
-    pooled_drift,
-    training_rows,
-)
+from hallyu_forecast.model_base import interval_columns, pooled_drift, training_rows
+from hallyu_forecast.new_market_model import NewMarketModel
 from hallyu_forecast.panel import load_countries, load_panel
 
 PRIMARY = "forecaster"

@@ -75,15 +75,10 @@ from hallyu_forecast.features import (
     load_feature_specs,
     target_series,
 )
-from hallyu_forecast.forecaster import (
-    momentum_from_json,
-    momentum_term,
-    momentum_to_json,
-    observed_levels,
-    training_rows,
-)
+from hallyu_forecast.forecaster import momentum_from_json, momentum_term, momentum_to_json
 from hallyu_forecast.inference import resolve_countries, resolve_model
 from hallyu_forecast.logs import Steps, step
+from hallyu_forecast.model_base import observed_levels, training_rows
 from hallyu_forecast.panel import load_countries, load_panel
 
 ROLES = ("government_support", "local_conditions", "regime", "history")

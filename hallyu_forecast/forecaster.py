@@ -60,168 +60,44 @@ Countries without a 2019 value fall back to the history model.
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from hallyu_forecast.conventions import COVID_YEARS, check_horizons
+from hallyu_forecast.conventions import COVID_YEARS
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
 from hallyu_forecast.features import TargetSpec
+from hallyu_forecast.model_base import (
+    FORMAT_VERSION,
+    LGBM_DEFAULTS,
+    arrays_from_json,
+    arrays_to_json,
+    booster_from_text,
+    booster_text,
+    check_feature_matrix,
+    conformal_quantile,
+    corrupt,
+    frame_from_json,
+    frame_to_json,
+    interval_columns,
+    json_params,
+    lgbm_params,
+    observed_levels,
+    pooled_drift,
+    restore_params,
+    scaled_pool,
+    training_rows,
+    widths_from_json,
+    widths_to_json,
+)
+from hallyu_forecast.new_market_model import NewMarketModel
 
 TARGET_MODES = ("level", "change", "change_over_drift")
 COVID_METHODS = ("anchor_recovery", "back_to_2019", "none")
 OBJECTIVES = ("l2", "huber", "l1")
-KEY_COLUMNS = ("iso3", "origin", "horizon", "target_year", "y", "y_origin")
 LAST_NORMAL_YEAR = 2019
-
-
-# ------------------------------------------------------------------------------ shared helpers
-def check_feature_matrix(fm, name: str = "fm") -> pd.DataFrame:
-    """Validate a FeatureMatrix-like object; return its frame."""
-    frame = getattr(fm, "frame", None)
-    if not isinstance(frame, pd.DataFrame) or not hasattr(fm, "features"):
-        raise DataError(f"`{name}` must be a FeatureMatrix from hallyu_forecast.build_features(). "
-                        f"Got {type(fm).__name__}.")
-    missing = [c for c in KEY_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataError(f"`{name}.frame` lacks column(s) {missing}; build it with build_features().")
-    if len(frame):
-        check_horizons(pd.unique(frame["horizon"]).tolist())
-    return frame
-
-
-def training_rows(frame: pd.DataFrame, exclude_covid_targets: bool = True,
-                  covid_years=COVID_YEARS) -> pd.DataFrame:
-    """Rows usable for training: known target, and not a COVID target year if excluded."""
-    keep = frame["y"].notna()
-    if exclude_covid_targets:
-        keep &= ~frame["target_year"].isin(list(covid_years))
-    return frame[keep]
-
-
-def pooled_drift(rows: pd.DataFrame, estimator: str = "mean") -> float:
-    """Pooled mean (or median) yearly change of the target in ``rows`` (horizon-1 rows; else change / h)."""
-    ok = rows["y"].notna() & rows["y_origin"].notna()
-    one = rows[ok & (rows["horizon"] == 1)]
-    if len(one):
-        change = one["y"] - one["y_origin"]
-    elif ok.any():
-        change = (rows.loc[ok, "y"] - rows.loc[ok, "y_origin"]) / rows.loc[ok, "horizon"]
-    else:
-        return 0.0
-    return float(change.median() if estimator == "median" else change.mean())
-
-
-def observed_levels(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every known (iso3, year, y) in a feature frame: ``y_origin`` at origins and ``y`` at target years."""
-    a = frame[["iso3", "origin", "y_origin"]].rename(columns={"origin": "year", "y_origin": "y"})
-    b = frame[["iso3", "target_year", "y"]].rename(columns={"target_year": "year"})
-    out = pd.concat([a, b], ignore_index=True).dropna(subset=["y"])
-    return out.drop_duplicates(["iso3", "year"]).sort_values(["iso3", "year"]).reset_index(drop=True)
-
-
-def conformal_quantile(scores: np.ndarray, level: float) -> float:
-    """Split-conformal quantile: the ceil((n+1) level)-th smallest score (the largest if n is small)."""
-    scores = np.sort(np.asarray(scores, dtype="float64"))
-    n = len(scores)
-    if n == 0:
-        return float("nan")
-    k = math.ceil((n + 1) * level)
-    return float(scores[min(k, n) - 1])
-
-
-def interval_columns(levels) -> list[str]:
-    cols = []
-    for level in levels:
-        tag = f"{level * 100:g}".replace(".", "_")
-        cols += [f"lower_{tag}", f"upper_{tag}"]
-    return cols
-
-
-def output_frame(frame: pd.DataFrame, prediction, levels, model) -> pd.DataFrame:
-    """The common prediction frame of forecasters and baselines (intervals NaN unless filled)."""
-    out = frame[["iso3", "origin", "horizon", "target_year"]].reset_index(drop=True).copy()
-    out["prediction"] = np.asarray(prediction, dtype="float64")
-    for col in interval_columns(levels):
-        out[col] = np.nan
-    out["model"] = model
-    return out
-
-
-def _corrupt(name: str, exc: Exception) -> ModelError:
-    """The one error for a serialised model that cannot be read back (missing keys, wrong types)."""
-    return ModelError(f"The serialised {name} is incomplete or corrupt ({type(exc).__name__}: {str(exc)[:120]}). "
-                      "Retrain the model with `hallyu-forecast train`.")
-
-
-def _scaled_pool(residuals: dict[int, np.ndarray], h: int) -> np.ndarray:
-    parts = [np.abs(r) * math.sqrt(h / k) for k, r in residuals.items() if len(r)]
-    return np.concatenate(parts) if parts else np.array([])
-
-
-# ------------------------------------------------------------------------------ serialisation
-# Fitted models are stored as JSON-able dicts plus LightGBM's own text format for every booster
-# (``to_dict``/``from_dict``); nothing is pickled, so loading a model folder never runs code.
-FORMAT_VERSION = 1
-_TUPLE_PARAMS = ("interval_levels", "covid_years")
-
-
-def _booster_text(model) -> str:
-    """LightGBM text format of a fitted LGBMRegressor or Booster."""
-    booster = getattr(model, "booster_", model)
-    return booster.model_to_string()
-
-
-def _booster_from_text(text: str, what: str):
-    import lightgbm as lgb
-
-    if not isinstance(text, str) or not text.startswith("tree"):
-        raise ModelError(f"{what} is not a LightGBM text model. Retrain the model with `hallyu-forecast train`.")
-    try:
-        return lgb.Booster(model_str=text)
-    except Exception as exc:  # LightGBMError on a truncated or edited file
-        raise ModelError(f"{what} is not a valid LightGBM model ({str(exc)[:120]}). "
-                         "Retrain the model with `hallyu-forecast train`.") from None
-
-
-def _json_params(params: dict) -> dict:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
-
-
-def _restore_params(params: dict) -> dict:
-    return {k: (tuple(v) if k in _TUPLE_PARAMS and isinstance(v, list) else v) for k, v in params.items()}
-
-
-def _arrays_to_json(arrays: dict) -> dict:
-    return {str(int(h)): [float(x) for x in np.asarray(a, dtype="float64")] for h, a in arrays.items()}
-
-
-def _arrays_from_json(data: dict) -> dict:
-    return {int(h): np.asarray(v, dtype="float64") for h, v in data.items()}
-
-
-def _widths_to_json(widths: dict) -> dict:
-    return {str(int(h)): {repr(float(level)): float(w) for level, w in d.items()} for h, d in widths.items()}
-
-
-def _widths_from_json(data: dict) -> dict:
-    return {int(h): {float(level): float(w) for level, w in d.items()} for h, d in data.items()}
-
-
-def _frame_to_json(frame: pd.DataFrame) -> dict:
-    return {"columns": list(frame.columns), "dtypes": [str(t) for t in frame.dtypes],
-            "data": {c: frame[c].tolist() for c in frame.columns}}
-
-
-def _frame_from_json(data: dict) -> pd.DataFrame:
-    frame = pd.DataFrame({c: data["data"][c] for c in data["columns"]}, columns=data["columns"])
-    for c, t in zip(data["columns"], data["dtypes"]):
-        if t in ("float64", "int64", "bool"):
-            frame[c] = frame[c].astype(t)
-    return frame
 
 
 class _Core:
@@ -426,17 +302,7 @@ class HallyuForecaster(BaseEstimator):
             raise ConfigError(f"`learning_rate` must be in (0, 1]. Got {self.learning_rate!r}.")
 
     def _lgbm_params(self, overrides=None) -> dict:
-        params = dict(n_estimators=self.n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
-                      max_depth=self.max_depth, min_child_samples=self.min_child_samples, subsample=self.subsample,
-                      subsample_freq=self.subsample_freq, colsample_bytree=self.colsample_bytree,
-                      reg_lambda=self.reg_lambda, reg_alpha=self.reg_alpha, min_split_gain=self.min_split_gain)
-        params["objective"] = {"l2": "regression", "l1": "regression_l1", "huber": "huber"}[self.objective]
-        if self.objective == "huber":
-            params["alpha"] = float(self.huber_delta)
-        params.update(overrides or {})
-        params.update(random_state=int(self.random_state), n_jobs=int(self.n_jobs), deterministic=True,
-                      force_row_wise=True, verbose=-1)
-        return params
+        return lgbm_params({k: getattr(self, k) for k in LGBM_DEFAULTS}, overrides)
 
     def _new_market_lgbm_params(self) -> dict:
         """LightGBM parameters of the new-market model: squared error on levels, then ``new_market_params``."""
@@ -563,7 +429,7 @@ class HallyuForecaster(BaseEstimator):
         for h in self.horizons_:
             s = scores.get(h, np.array([]))
             if len(s) < self.min_calibration:
-                s = _scaled_pool(scores, h)
+                s = scaled_pool(scores, h)
             if len(s) == 0:
                 s = np.abs(fallback.get(h, np.array([])))
             out[h] = {float(level): conformal_quantile(s, float(level)) for level in self.interval_levels}
@@ -738,18 +604,18 @@ class HallyuForecaster(BaseEstimator):
             "horizons_": [int(h) for h in self.horizons_], "drift_": float(self.drift_),
             "shrinkage_": float(self.shrinkage_), "covid_rho_": float(self.covid_rho_),
             "n_train_": int(self.n_train_), "max_target_year_": int(self.max_target_year_),
-            "scores_": _arrays_to_json(self.scores_), "half_widths_": _widths_to_json(self.half_widths_),
-            "calibration_": _frame_to_json(self.calibration_), "levels_": _frame_to_json(self.levels_),
+            "scores_": arrays_to_json(self.scores_), "half_widths_": widths_to_json(self.half_widths_),
+            "calibration_": frame_to_json(self.calibration_), "levels_": frame_to_json(self.levels_),
             "target_": target, "history_horizons": sorted(int(h) for h in self.models_),
             "momentum_": momentum_to_json(getattr(self, "momentum_", {})),
         }
-        boosters = {f"history/{int(h)}": _booster_text(m) for h, m in self.models_.items()}
+        boosters = {f"history/{int(h)}": booster_text(m) for h, m in self.models_.items()}
         nm = None
         if self.nm_model_ is not None:
             nm = self.nm_model_.to_dict()
             boosters.update({f"new_market/{k.split('/')[1]}": v for k, v in nm.pop("boosters").items()})
         return {"format": FORMAT_VERSION, "class": type(self).__name__,
-                "params": _json_params(self.get_params()), "state": state, "new_market": nm,
+                "params": json_params(self.get_params()), "state": state, "new_market": nm,
                 "boosters": boosters}
 
     @classmethod
@@ -765,19 +631,19 @@ class HallyuForecaster(BaseEstimator):
             raise ModelError(f"Not a serialised {cls.__name__} (format {FORMAT_VERSION}). "
                              "Retrain the model with `hallyu-forecast train`.")
         try:
-            model = cls(**_restore_params(data["params"]))
+            model = cls(**restore_params(data["params"]))
             st, boosters = data["state"], data["boosters"]
-            model.models_ = {int(h): _booster_from_text(boosters[f"history/{int(h)}"], f"history booster h{h}")
+            model.models_ = {int(h): booster_from_text(boosters[f"history/{int(h)}"], f"history booster h{h}")
                              for h in st["history_horizons"]}
             model.features_, model.nm_features_ = list(st["features_"]), list(st["nm_features_"])
             model.horizons_ = tuple(int(h) for h in st["horizons_"])
             for name in ("drift_", "shrinkage_", "covid_rho_"):
                 setattr(model, name, float(st[name]))
             model.n_train_, model.max_target_year_ = int(st["n_train_"]), int(st["max_target_year_"])
-            model.scores_ = _arrays_from_json(st["scores_"])
-            model.half_widths_ = _widths_from_json(st["half_widths_"])
-            model.calibration_ = _frame_from_json(st["calibration_"])
-            model.levels_ = _frame_from_json(st["levels_"])
+            model.scores_ = arrays_from_json(st["scores_"])
+            model.half_widths_ = widths_from_json(st["half_widths_"])
+            model.calibration_ = frame_from_json(st["calibration_"])
+            model.levels_ = frame_from_json(st["levels_"])
             model.momentum_ = momentum_from_json(st.get("momentum_", {}))
             target = st.get("target_")
             if target is not None:
@@ -791,7 +657,7 @@ class HallyuForecaster(BaseEstimator):
         except ModelError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise _corrupt(cls.__name__, exc) from None
+            raise corrupt(cls.__name__, exc) from None
         return model
 
     def covid_anchor(self, frame: pd.DataFrame) -> pd.Series:
@@ -833,131 +699,3 @@ class HallyuForecaster(BaseEstimator):
         return covid
 
 
-class NewMarketModel(BaseEstimator):
-    """Covariates-only LightGBM per horizon on the level ``y``, for countries without target history.
-
-    Intervals: split-conformal on out-of-fold errors of a grouped K-fold over countries (each
-    country's errors come from a model that never saw it), per horizon, pooled over horizons
-    (scaled by ``sqrt(h / h')``) when a horizon has fewer than ``min_calibration`` errors.
-
-    Parameters
-    ----------
-    params : dict, optional
-        LightGBM parameters (seeded, deterministic defaults of :class:`HallyuForecaster`).
-    features : list of str, optional
-        Default: every non-``history`` feature of the FeatureMatrix.
-    interval_levels, min_calibration, exclude_covid_targets, covid_years
-        As in :class:`HallyuForecaster`.
-    calibration_folds : int
-        Grouped folds for the conformal scores (0: no intervals).
-    """
-
-    def __init__(self, params=None, features=None, interval_levels=(0.8, 0.95), min_calibration=20,
-                 exclude_covid_targets=True, covid_years=COVID_YEARS, calibration_folds=5):
-        self.params = params
-        self.features = features
-        self.interval_levels = interval_levels
-        self.min_calibration = min_calibration
-        self.exclude_covid_targets = exclude_covid_targets
-        self.covid_years = covid_years
-        self.calibration_folds = calibration_folds
-
-    def _params(self) -> dict:
-        base = HallyuForecaster()._lgbm_params()
-        base.update(self.params or {})
-        return base
-
-    def fit(self, fm, y=None):
-        from lightgbm import LGBMRegressor
-        from sklearn.model_selection import GroupKFold
-
-        frame = check_feature_matrix(fm)
-        roles = getattr(fm, "roles", {}) or {}
-        feats = list(self.features) if self.features is not None else \
-            [f for f in fm.features if roles.get(f, "history") != "history"]
-        if not feats:
-            raise ConfigError("The new-market model needs at least one non-history feature. Got none.")
-        rows = training_rows(frame, self.exclude_covid_targets, self.covid_years)
-        if rows.empty:
-            raise DataError("No training rows with a known target for the new-market model.")
-        params = self._params()
-        self.features_ = feats
-        self.models_, self.scores_ = {}, {}
-        for h, part in rows.groupby("horizon", sort=True):
-            h = int(h)
-            X, target = part[feats].to_numpy(float), part["y"].to_numpy(float)
-            self.models_[h] = LGBMRegressor(**params).fit(X, target)
-            groups = part["iso3"].to_numpy()
-            n_groups = len(np.unique(groups))
-            errors = []
-            if self.calibration_folds and n_groups >= 2:
-                for train, test in GroupKFold(n_splits=min(self.calibration_folds, n_groups)).split(X, target, groups):
-                    m = LGBMRegressor(**params).fit(X[train], target[train])
-                    errors.append(np.abs(target[test] - m.predict(X[test])))
-            self.scores_[h] = np.concatenate(errors) if errors else np.array([])
-        self.horizons_ = tuple(sorted(self.models_))
-        self.half_widths_ = {}
-        for h in self.horizons_:
-            s = self.scores_[h] if len(self.scores_[h]) >= self.min_calibration else _scaled_pool(self.scores_, h)
-            if len(s) == 0:
-                s = np.abs(rows["y"] - rows["y"].mean()).to_numpy()
-            self.half_widths_[h] = {float(l): conformal_quantile(s, float(l)) for l in self.interval_levels}
-        return self
-
-    def to_dict(self) -> dict:
-        """The fitted model as a JSON-able dict, boosters in LightGBM's text format (see HallyuForecaster)."""
-        if not hasattr(self, "models_"):
-            raise ModelError("This NewMarketModel is not fitted yet. Call `fit(fm)` first.")
-        state = {"features_": list(self.features_), "horizons_": [int(h) for h in self.horizons_],
-                 "scores_": _arrays_to_json(self.scores_), "half_widths_": _widths_to_json(self.half_widths_)}
-        return {"format": FORMAT_VERSION, "class": type(self).__name__, "params": _json_params(self.get_params()),
-                "state": state, "boosters": {f"new_market/{int(h)}": _booster_text(m) for h, m in self.models_.items()}}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "NewMarketModel":
-        """Rebuild a fitted model from :meth:`to_dict` output."""
-        if not isinstance(data, dict) or data.get("class") != cls.__name__ or data.get("format") != FORMAT_VERSION:
-            raise ModelError(f"Not a serialised {cls.__name__} (format {FORMAT_VERSION}). "
-                             "Retrain the model with `hallyu-forecast train`.")
-        try:
-            model = cls(**_restore_params(data["params"]))
-            st = data["state"]
-            model.features_ = list(st["features_"])
-            model.horizons_ = tuple(int(h) for h in st["horizons_"])
-            model.models_ = {h: _booster_from_text(data["boosters"][f"new_market/{h}"], f"new-market booster h{h}")
-                             for h in model.horizons_}
-            model.scores_ = _arrays_from_json(st["scores_"])
-            model.half_widths_ = _widths_from_json(st["half_widths_"])
-        except ModelError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise _corrupt(cls.__name__, exc) from None
-        return model
-
-    def predict_arrays(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
-        horizon = frame["horizon"].to_numpy()
-        out = {"prediction": np.full(len(frame), np.nan)}
-        cols = interval_columns(self.interval_levels)
-        out.update({c: np.full(len(frame), np.nan) for c in cols})
-        for h, m in self.models_.items():
-            mask = horizon == h
-            if not mask.any():
-                continue
-            p = m.predict(frame.loc[mask, self.features_].to_numpy(float))
-            out["prediction"][mask] = p
-            for level in self.interval_levels:
-                lo, hi = interval_columns([level])
-                out[lo][mask] = p - self.half_widths_[h][float(level)]
-                out[hi][mask] = p + self.half_widths_[h][float(level)]
-        return out
-
-    def predict(self, fm) -> pd.DataFrame:
-        """Level forecasts for every row of ``fm`` (whether or not the country has history)."""
-        if not hasattr(self, "models_"):
-            raise ModelError("This NewMarketModel is not fitted yet. Call `fit(fm)` first.")
-        frame = check_feature_matrix(fm).reset_index(drop=True)
-        arrays = self.predict_arrays(frame)
-        out = output_frame(frame, arrays["prediction"], self.interval_levels, "new_market")
-        for c in interval_columns(self.interval_levels):
-            out[c] = arrays[c]
-        return out

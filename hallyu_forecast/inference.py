@@ -22,7 +22,7 @@ from hallyu_forecast.conventions import check_horizons
 from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain, refuse_no_travel
 from hallyu_forecast.errors import ConfigError, ModelError
 from hallyu_forecast.features import inverse_target, target_series
-from hallyu_forecast.forecaster import conformal_quantile
+from hallyu_forecast.model_base import conformal_quantile
 from hallyu_forecast.monthly import (
     MONTHLY_COLUMNS,
     backtest_nowcast,

@@ -3,7 +3,7 @@
 A country with no travel history is forecast at ``t + h`` from its covariates at the origin ``t``:
 
 - ``new_market``: the forecaster's covariates-only LightGBM per horizon
-  (:class:`hallyu_forecast.forecaster.NewMarketModel`);
+  (:class:`hallyu_forecast.new_market_model.NewMarketModel`);
 - ``drivers``: ``m(t) + h * drift + f(x_t)``, the year's common level ``m(t)`` (mean target of the
   countries with history at the origin), their pooled drift (the trend) and the drivers model's
   level relative to the year's mean (:class:`hallyu_forecast.drivers_model.DriversModel`);
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from hallyu_forecast.config import ExperimentConfig, load_config
+from hallyu_forecast.conventions import COVID_YEARS
 from hallyu_forecast.drivers_model import (
     DriversModel,
     _year_mean_of,
@@ -35,7 +36,8 @@ from hallyu_forecast.drivers_model import (
 )
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.evaluation import _continents, bootstrap_ratio, country_folds
-from hallyu_forecast.forecaster import COVID_YEARS, NewMarketModel, conformal_quantile, pooled_drift, training_rows
+from hallyu_forecast.model_base import conformal_quantile, pooled_drift, training_rows
+from hallyu_forecast.new_market_model import NewMarketModel
 from hallyu_forecast.panel import load_panel
 
 WEIGHTS = tuple(round(w, 1) for w in np.linspace(0.0, 1.0, 11))

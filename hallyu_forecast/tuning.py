@@ -20,7 +20,7 @@ import numpy as np
 
 from hallyu_forecast import tracking
 from hallyu_forecast.errors import ConfigError
-from hallyu_forecast.forecaster import training_rows
+from hallyu_forecast.model_base import training_rows
 
 
 def default_storage() -> str:

@@ -14,7 +14,8 @@ from hallyu_forecast.evaluation import BacktestResult, backtest, bootstrap_ratio
 from hallyu_forecast.baselines import PersistenceDrift
 from hallyu_forecast.config import BacktestSplit, ExperimentConfig, load_config
 from hallyu_forecast.errors import DataError
-from hallyu_forecast.forecaster import HallyuForecaster, output_frame
+from hallyu_forecast.forecaster import HallyuForecaster
+from hallyu_forecast.model_base import output_frame
 from test_forecaster import synthetic_feature_matrix
 
 SPLIT = BacktestSplit(origins=(2011, 2012, 2013, 2014), horizons=(1, 2, 3))

@@ -13,7 +13,9 @@ from sklearn.base import clone
 from hallyu_forecast.baselines import CountryMean, Persistence, PersistenceDrift, RidgeBaseline, make_baseline
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
 from hallyu_forecast.features import FeatureMatrix, Specs, TargetSpec
-from hallyu_forecast.forecaster import HallyuForecaster, NewMarketModel, conformal_quantile
+from hallyu_forecast.forecaster import HallyuForecaster
+from hallyu_forecast.model_base import LGBM_DEFAULTS, conformal_quantile
+from hallyu_forecast.new_market_model import NewMarketModel
 
 FEATURES = {"target_last": "history", "target_change_1y": "history", "global_change_1y": "history",
             "x_static": "local_conditions", "x_policy": "government_support", "x_shock": "regime"}
@@ -89,6 +91,13 @@ def test_init_only_stores_params():
     model = HallyuForecaster(target_mode="level", n_estimators=7)
     assert model.target_mode == "level" and model.n_estimators == 7
     assert not [k for k in vars(model) if k.endswith("_")]
+
+
+def test_lgbm_defaults_are_the_forecasters_defaults():
+    # NewMarketModel(params=None) falls back to LGBM_DEFAULTS: they must stay HallyuForecaster's defaults.
+    defaults = HallyuForecaster().get_params()
+    assert {k: defaults[k] for k in LGBM_DEFAULTS} == LGBM_DEFAULTS
+    assert HallyuForecaster()._lgbm_params() == NewMarketModel()._params()
 
 
 def test_clone_and_get_set_params(fitted):
