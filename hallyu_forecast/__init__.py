@@ -45,7 +45,7 @@ _LAZY = {
     "rank_levers": "hallyu_forecast.causal.scenarios",
     "drivers": "hallyu_forecast.drivers",
     "DriversModel": "hallyu_forecast.drivers_model",
-    "DriversResult": "hallyu_forecast.drivers_model",
+    "DriversResult": "hallyu_forecast.drivers_result",
     "render_report": "hallyu_forecast.report",
 }
 

@@ -23,7 +23,7 @@ from hallyu_forecast.drivers_result import (
 )
 from hallyu_forecast.errors import ModelError
 
-#: explain()'s refits, fitted once at training time (:func:`hallyu_forecast.explanation.fit_refits`)
+#: explain()'s refits, fitted once at training time (:func:`hallyu_forecast.explain_attribution.fit_refits`)
 REFITS_FILE = "explain_refits.json.xz"
 
 

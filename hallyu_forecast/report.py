@@ -54,7 +54,8 @@ from hallyu_forecast.drivers_result import (
 )
 from hallyu_forecast.errors import ConfigError, HallyuError, ModelError
 from hallyu_forecast.evaluation import backtest
-from hallyu_forecast.explanation import Explanation, explain
+from hallyu_forecast.explanation import explain
+from hallyu_forecast.explanation_result import Explanation
 from hallyu_forecast.features import load_feature_specs
 from hallyu_forecast.inference import predict, resolve_model
 from hallyu_forecast.monthly import load_monthly

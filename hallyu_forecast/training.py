@@ -20,7 +20,7 @@ from hallyu_forecast.causal.effects import EffectsResult, effects
 from hallyu_forecast.drivers import drivers
 from hallyu_forecast.errors import ConfigError
 from hallyu_forecast.evaluation import backtest
-from hallyu_forecast.explanation import fit_refits
+from hallyu_forecast.explain_attribution import fit_refits
 from hallyu_forecast.inference import predict_rows
 from hallyu_forecast.panel import load_panel, panel_metadata
 from hallyu_forecast.preflight import check_tracking_uri

@@ -220,7 +220,8 @@ def test_cli(capsys):
 def test_explain_refits_stored_at_training_time_give_the_same_draws(tmp_path):
     """Refits fitted once (train) and reused by explain() reproduce the call-time refits exactly."""
     from hallyu_forecast.bundle import load_bundle, save_bundle
-    from hallyu_forecast.explanation import REFITS_FILE, explain, fit_refits
+    from hallyu_forecast.explain_attribution import fit_refits
+    from hallyu_forecast.explanation import REFITS_FILE, explain
 
     bundle = load_bundle()
     bundle.drivers = None
@@ -237,12 +238,13 @@ def test_explain_refits_stored_at_training_time_give_the_same_draws(tmp_path):
     b = fresh.draws.sort_values(cols).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_exact=False, atol=1e-12)
     # other settings (e.g. 3 refits, another seed) are not served from the stored ones
-    from hallyu_forecast.explanation import _matching_refits, load_refits
+    from hallyu_forecast.explain_attribution import matching_refits
+    from hallyu_forecast.explanation import load_refits
 
     kept = load_refits(tmp_path / "b")
-    assert _matching_refits(kept, 1, 2, "subsample", 0) is kept
-    assert _matching_refits(kept, 1, 3, "subsample", 0) is None
-    assert _matching_refits(kept, 1, 2, "subsample", 7) is None
+    assert matching_refits(kept, 1, 2, "subsample", 0) is kept
+    assert matching_refits(kept, 1, 3, "subsample", 0) is None
+    assert matching_refits(kept, 1, 2, "subsample", 7) is None
 
 
 def test_drivers_are_logged_to_mlflow(tmp_path, monkeypatch):

@@ -17,10 +17,12 @@ import pandas as pd
 import pytest
 
 from hallyu_forecast.errors import ConfigError, ModelError
+from hallyu_forecast.explanation_result import Explanation
 from hallyu_forecast.features import build_features
 from hallyu_forecast.forecaster import HallyuForecaster
 
 E = importlib.import_module("hallyu_forecast.explanation")  # the module (the package attribute is the function)
+A = importlib.import_module("hallyu_forecast.explain_attribution")
 explain = E.explain
 
 SYNTHETIC_YEARS = range(2000, 2022)
@@ -136,7 +138,7 @@ def synthetic_case(tmp_path_factory):
 # ------------------------------------------------------------------------------- additivity
 def test_groups_and_roles_add_up_to_the_published_prediction(synthetic_case):
     panel, specs, model, ex = synthetic_case
-    for table, names in ((ex.by_group(), ex.groups), (ex.by_role(), list(E.ROLES))):
+    for table, names in ((ex.by_group(), ex.groups), (ex.by_role(), list(A.ROLES))):
         total = table["base_value"] + table[[c for c in names if c in table]].sum(axis=1)
         assert np.abs(total - table["prediction"]).max() < 1e-6
     # ... and the prediction is what the model publishes for those rows
@@ -155,12 +157,12 @@ def test_explains_both_models_the_anchor_and_the_covid_rule(synthetic_case):
     hist = ex.rows["model"] == "history"
     # the anchor term is y_origin + h * drift minus its training mean
     anchor = ex.rows.loc[hist, "y_origin"] + model.drift_
-    assert np.allclose(ex.contributions.loc[hist, E.LAST_LEVEL], anchor - ex.meta["anchor_mean"])
-    assert (ex.contributions.loc[~hist, [E.LAST_LEVEL, E.COVID_ADJ]] == 0).all().all()
+    assert np.allclose(ex.contributions.loc[hist, A.LAST_LEVEL], anchor - ex.meta["anchor_mean"])
+    assert (ex.contributions.loc[~hist, [A.LAST_LEVEL, A.COVID_ADJ]] == 0).all().all()
     covid = ex.rows["covid_adjusted"].astype(bool)
-    assert covid.any() and (ex.contributions.loc[covid, E.COVID_ADJ] != 0).all()
-    assert (ex.contributions.loc[~covid, E.COVID_ADJ] == 0).all()
-    assert ex.terms.set_index("term").loc[E.LAST_LEVEL, "group"] == "target_history"
+    assert covid.any() and (ex.contributions.loc[covid, A.COVID_ADJ] != 0).all()
+    assert (ex.contributions.loc[~covid, A.COVID_ADJ] == 0).all()
+    assert ex.terms.set_index("term").loc[A.LAST_LEVEL, "group"] == "target_history"
     assert set(ex.base_values) == {"history", "new_market"}
 
 
@@ -170,7 +172,7 @@ def test_shares_sum_to_one(synthetic_case):
     for model in ("history", "new_market"):
         for wh in (True, False):
             s = ex.shares(with_history=wh, model=model)
-            assert set(s["role"]) == (set(E.ROLES) if wh else set(E.NON_HISTORY))
+            assert set(s["role"]) == (set(A.ROLES) if wh else set(A.NON_HISTORY))
             assert s["share"].sum() == pytest.approx(1.0, abs=1e-9)
     cs = ex.country_shares(with_history=False)
     assert np.allclose(cs.groupby("iso3")["share"].sum(), 1.0)
@@ -208,7 +210,7 @@ def test_refit_with_the_same_seed_reproduces_the_model(synthetic_case):
     fm = build_features(panel, specs=specs, horizons=[1])
     train = replace(fm, frame=fm.frame[fm.frame["y"].notna()
                                        & (fm.frame["target_year"] <= model.max_target_year_)].reset_index(drop=True))
-    again = E._refit(model, train, 1, model.random_state, None)
+    again = A._refit(model, train, 1, model.random_state, None)
     X = fm.frame.loc[fm.frame["y_origin"].notna(), model.features_].to_numpy(float)
     assert np.array_equal(again.models_[1].predict(X), model.models_[1].predict(X))
 
@@ -233,7 +235,7 @@ def test_save_and_load_round_trip(synthetic_case, tmp_path):
     ex = synthetic_case[3]
     path = ex.save(tmp_path / "explanation")
     assert (path / "explanation.json").is_file() and (path / "contributions.parquet").is_file()
-    back = E.Explanation.load(path)
+    back = Explanation.load(path)
     pd.testing.assert_frame_equal(back.by_group(), ex.by_group())
     pd.testing.assert_frame_equal(back.shares(False), ex.shares(False))
     frames = ex.to_frames()
@@ -319,7 +321,7 @@ def test_default_explanation_is_additive():
     # speed is measured in bench/bench_drivers.py and bench/bench_models.py, not asserted here
     ex = explain()
     table = ex.by_role()
-    total = table["base_value"] + table[list(E.ROLES)].sum(axis=1)
+    total = table["base_value"] + table[list(A.ROLES)].sum(axis=1)
     assert np.abs(total - table["prediction"]).max() < 1e-6
     assert {"JPN", "MEX"} <= set(ex.countries())
     assert ex.shares(False)["share"].sum() == pytest.approx(1.0)
