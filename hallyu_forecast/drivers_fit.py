@@ -27,7 +27,7 @@ from hallyu_forecast.drivers_model import (
 from hallyu_forecast.drivers_result import FRAMES, DriversResult, _labels, _target_info
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
 from hallyu_forecast.evaluation import bootstrap_ratio, country_folds, evaluate_new_markets
-from hallyu_forecast.features import build_features, load_feature_specs
+from hallyu_forecast.features import build_features, load_feature_specs, take_rows
 from hallyu_forecast.model_base import pooled_drift, training_rows
 from hallyu_forecast.panel import load_panel, panel_metadata
 
@@ -255,7 +255,7 @@ def compare_new_markets(config=None, panel: pd.DataFrame | None = None, bootstra
         f = fm.frame
         for origin in cfg.split.origins:
             known = f["iso3"].isin(train_countries) & (f["origin"] <= origin)
-            sub = _subset_mask(fm, known.to_numpy())
+            sub = take_rows(fm, known.to_numpy())
             if driver_rows(sub)["iso3"].nunique() < 2:
                 continue
             fitted = DriversModel(**{**base.get_params(), "n_refits": 0, "exclude_years": ()}).fit(sub)
@@ -283,9 +283,3 @@ def compare_new_markets(config=None, panel: pd.DataFrame | None = None, bootstra
             rows.append({"horizon": int(h), "model": name, "rmse": float(np.sqrt(np.mean(err ** 2))),
                          "n": int(len(g)), "ratio": r, "ratio_lo": lo, "ratio_hi": hi})
     return pd.DataFrame(rows)
-
-
-def _subset_mask(fm, mask: np.ndarray):
-    from dataclasses import replace
-
-    return replace(fm, frame=fm.frame[mask].reset_index(drop=True))

@@ -73,6 +73,7 @@ from sklearn.base import BaseEstimator
 from hallyu_forecast.conventions import COVID_YEARS
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
 from hallyu_forecast.evaluation import _continents, bootstrap_ratio
+from hallyu_forecast.features import take_rows
 from hallyu_forecast.forecaster import HallyuForecaster
 
 DRIVER_ROLES = ("government_support", "local_conditions", "regime")
@@ -419,7 +420,7 @@ def cross_validate(fm, model: DriversModel | None = None, folds: int = 5, seed: 
     nm_params = HallyuForecaster()._new_market_lgbm_params()
     parts = []
     for held in groups:
-        train_fm = _subset(fm, [c for c in countries if c not in held])
+        train_fm = take_rows(fm, fm.frame["iso3"].isin(set(countries) - set(held)))
         fitted = DriversModel(**{**model.get_params(), "n_refits": 0}).fit(train_fm)
         train = driver_rows(train_fm, model.exclude_years)
         test = rows[rows["iso3"].isin(held)].reset_index(drop=True)
@@ -449,12 +450,6 @@ def cross_validate(fm, model: DriversModel | None = None, folds: int = 5, seed: 
                          "ratio": ratio, "ratio_lo": r_lo, "ratio_hi": r_hi, "n_countries": len(countries),
                          "n_rows": int(len(preds)), "folds": folds})
     return pd.DataFrame(rows_out), preds
-
-
-def _subset(fm, countries: list[str]):
-    from dataclasses import replace
-
-    return replace(fm, frame=fm.frame[fm.frame["iso3"].isin(set(countries))].reset_index(drop=True))
 
 
 # -------------------------------------------------------------------------- decomposition

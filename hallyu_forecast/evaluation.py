@@ -27,7 +27,7 @@ Reported
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
@@ -37,6 +37,7 @@ from sklearn.base import clone
 from hallyu_forecast.baselines import PersistenceDrift, make_baseline
 from hallyu_forecast.config import COVID_YEARS, ExperimentConfig, load_config
 from hallyu_forecast.errors import DataError, InputTypeError
+from hallyu_forecast.features import take_rows
 from hallyu_forecast.model_base import interval_columns, pooled_drift, training_rows
 from hallyu_forecast.new_market_model import NewMarketModel
 from hallyu_forecast.panel import load_countries, load_panel
@@ -173,10 +174,6 @@ def _target_years(frame: pd.DataFrame) -> str:
     return f"{int(years.min())}-{int(years.max())}" if len(years) else "never"
 
 
-def _sub(fm, mask):
-    return replace(fm, frame=fm.frame[mask].reset_index(drop=True))
-
-
 def backtest(config_or_path: ExperimentConfig | str | None = None, panel: pd.DataFrame | None = None,
              models: dict[str, Any] | None = None, *, fm=None, primary: str | None = None,
              new_market: bool = True, covid: bool = True, bootstrap_reps: int | None = None,
@@ -236,7 +233,7 @@ def backtest(config_or_path: ExperimentConfig | str | None = None, panel: pd.Dat
     parts = []
     for origin in split.origins:
         train_mask = split.train_mask(frame, origin)
-        train = _sub(fm, train_mask)
+        train = take_rows(fm, train_mask)
         usable = training_rows(train.frame, cfg.exclude_covid_targets)
         usable = usable[usable["y_origin"].notna()]
         if usable.empty:
@@ -247,14 +244,14 @@ def backtest(config_or_path: ExperimentConfig | str | None = None, panel: pd.Dat
         if missing_h:
             raise DataError(f"Origin {origin}: no training rows for horizon {missing_h[0]} (target `{target_name}` "
                             f"is known in {_target_years(frame)}). Use later origins.")
-        test = _sub(fm, split.test_mask(frame, origin))
+        test = take_rows(fm, split.test_mask(frame, origin))
         scored = test.frame["y"].notna() & test.frame["y_origin"].notna()
         if cfg.exclude_covid_targets:
             scored &= ~test.frame["target_year"].isin(list(COVID_YEARS))
         if not scored.any():
             raise DataError(f"Origin {origin}: no known target at {origin}+h to score (target `{target_name}` is "
                             f"known in {_target_years(frame)}). Use earlier origins.")
-        test = _sub(test, scored.to_numpy())
+        test = take_rows(test, scored.to_numpy())
         one = usable[usable["horizon"] == 1]
         scale = float((one["y"] - one["y_origin"]).abs().mean()) if len(one) else np.nan
         for name, est in models.items():
@@ -377,11 +374,11 @@ def evaluate_new_markets(cfg: ExperimentConfig, build: Callable[[list[str] | Non
         fm = build(train_countries)
         f = fm.frame
         for origin in cfg.split.origins:
-            train = _sub(fm, (f["iso3"].isin(train_countries) & cfg.split.train_mask(f, origin)).to_numpy())
+            train = take_rows(fm, (f["iso3"].isin(train_countries) & cfg.split.train_mask(f, origin)).to_numpy())
             test_mask = (f["iso3"].isin(held) & cfg.split.test_mask(f, origin) & f["y"].notna())
             if cfg.exclude_covid_targets:
                 test_mask &= ~f["target_year"].isin(list(COVID_YEARS))
-            test = _sub(fm, test_mask.to_numpy())
+            test = take_rows(fm, test_mask.to_numpy())
             if test.frame.empty or training_rows(train.frame, cfg.exclude_covid_targets).empty:
                 continue
             nm = NewMarketModel(params=params, interval_levels=cfg.interval_levels,
@@ -440,8 +437,8 @@ def evaluate_covid(cfg: ExperimentConfig, fm, forecaster) -> tuple[pd.DataFrame,
             & frame["y"].notna() & frame["y_origin"].notna()
         if not test_mask.any():
             continue
-        train = _sub(fm, (frame["target_year"] <= origin).to_numpy())
-        test = _sub(fm, test_mask.to_numpy())
+        train = take_rows(fm, (frame["target_year"] <= origin).to_numpy())
+        test = take_rows(fm, test_mask.to_numpy())
         fitted = clone(forecaster).fit(train)
         y = test.frame["y"].to_numpy()
         for method in ("anchor_recovery", "back_to_2019", "none"):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable
 
@@ -482,6 +482,15 @@ class FeatureMatrix:
                              "group": [self.groups[f] for f in self.features],
                              "role": [self.roles[f] for f in self.features],
                              "why": [why.get(f, "") for f in self.features]})
+
+
+def take_rows(fm, mask):
+    """``fm`` (a FeatureMatrix, or any dataclass with a ``frame``) restricted to the rows where ``mask`` is true.
+
+    Positional (``mask`` is read as an array, one boolean per row), index reset: the one way every
+    backtest, tuning fold and country subset cuts a matrix.
+    """
+    return replace(fm, frame=fm.frame[np.asarray(mask)].reset_index(drop=True))
 
 
 def build_features(

@@ -8,7 +8,6 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import weakref
 from pathlib import Path
@@ -21,7 +20,7 @@ from hallyu_forecast.bundle import DEFAULT_MODEL_DIR, ModelBundle, load_bundle
 from hallyu_forecast.conventions import check_horizons
 from hallyu_forecast.domain import check_alone, drop_excluded, frame_domain, refuse_no_travel
 from hallyu_forecast.errors import ConfigError, ModelError
-from hallyu_forecast.features import inverse_target, target_series
+from hallyu_forecast.features import inverse_target, take_rows, target_series
 from hallyu_forecast.model_base import conformal_quantile
 from hallyu_forecast.monthly import (
     MONTHLY_COLUMNS,
@@ -118,10 +117,6 @@ def _features_at(bundle, panel: pd.DataFrame, origin: int, horizons: tuple[int, 
     return fm
 
 
-def _subset(fm, mask):
-    return dataclasses.replace(fm, frame=fm.frame[mask].reset_index(drop=True))
-
-
 METHODS = ("annual", "monthly")
 
 
@@ -182,7 +177,7 @@ def forecast(bundle, panel: pd.DataFrame, countries=None, horizon=1, origin=None
     table = load_countries()
     codes = sorted(set(panel["iso3"]) - {"KOR"}) if countries is None else resolve_countries(countries, panel["iso3"])
     every = _features_at(bundle, panel, int(origin), tuple(horizons))
-    fm = every if countries is None else _subset(every, every.frame["iso3"].isin(codes).to_numpy())
+    fm = every if countries is None else take_rows(every, every.frame["iso3"].isin(codes).to_numpy())
     out = model.predict(fm)
     out = out[out["model"] != "none"].reset_index(drop=True)
     # applicability domain (issue 8): drop uninhabited / covariate-less places, flag extrapolations

@@ -21,7 +21,6 @@ come from inner folds of the training countries, scored on their rows with targe
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +35,7 @@ from hallyu_forecast.drivers_model import (
 )
 from hallyu_forecast.errors import DataError
 from hallyu_forecast.evaluation import _continents, bootstrap_ratio, country_folds
+from hallyu_forecast.features import take_rows
 from hallyu_forecast.model_base import conformal_quantile, pooled_drift, training_rows
 from hallyu_forecast.new_market_model import NewMarketModel
 from hallyu_forecast.panel import load_panel
@@ -67,22 +67,18 @@ class NewMarketComparison:
         return score_comparison(self.predictions, reps=reps, seed=seed)
 
 
-def _sub(fm, mask):
-    return dataclasses.replace(fm, frame=fm.frame[np.asarray(mask)].reset_index(drop=True))
-
-
 def _fit(fm, countries, origin: int, cfg: ExperimentConfig, nm_params: dict):
     """NewMarketModel, DriversModel and pooled drift fitted on ``countries``' data known at ``origin``."""
 
     f = fm.frame
     mine = f["iso3"].isin(countries)
-    train = _sub(fm, mine & cfg.split.train_mask(f, origin))
+    train = take_rows(fm, mine & cfg.split.train_mask(f, origin))
     if training_rows(train.frame, cfg.exclude_covid_targets).empty:
         return None
     nm = NewMarketModel(params=nm_params, interval_levels=cfg.interval_levels, calibration_folds=0,
                         exclude_covid_targets=cfg.exclude_covid_targets).fit(train)
     # the drivers model learns levels from country-years up to the origin (COVID years excluded)
-    levels = _sub(fm, mine & (f["origin"] <= origin))
+    levels = take_rows(fm, mine & (f["origin"] <= origin))
     if driver_rows(levels)["iso3"].nunique() < 2:
         return None
     dm = DriversModel(n_refits=0).fit(levels)

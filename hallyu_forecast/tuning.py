@@ -20,6 +20,7 @@ import numpy as np
 
 from hallyu_forecast import tracking
 from hallyu_forecast.errors import ConfigError
+from hallyu_forecast.features import take_rows
 from hallyu_forecast.model_base import training_rows
 
 
@@ -38,8 +39,8 @@ def _objective_factory(cfg, fm, log_trials: bool):
         errors: list[np.ndarray] = []
         started = time.perf_counter()
         for step, origin in enumerate(origins):
-            train = fm_subset(fm, cfg.split.train_mask(frame, origin))
-            test = fm_subset(fm, cfg.split.test_mask(frame, origin))
+            train = take_rows(fm, cfg.split.train_mask(frame, origin))
+            test = take_rows(fm, cfg.split.test_mask(frame, origin))
             scored = training_rows(test.frame, cfg.exclude_covid_targets)
             if scored.empty or train.frame["y"].notna().sum() == 0:
                 continue
@@ -65,13 +66,6 @@ def _objective_factory(cfg, fm, log_trials: bool):
         return rmse
 
     return objective
-
-
-def fm_subset(fm, mask):
-    """A FeatureMatrix restricted to the rows in ``mask``."""
-    from dataclasses import replace
-
-    return replace(fm, frame=fm.frame[np.asarray(mask)].reset_index(drop=True))
 
 
 def safe_url(storage: str) -> str:

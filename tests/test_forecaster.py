@@ -12,7 +12,7 @@ from sklearn.base import clone
 
 from hallyu_forecast.baselines import CountryMean, Persistence, PersistenceDrift, RidgeBaseline, make_baseline
 from hallyu_forecast.errors import ConfigError, DataError, ModelError
-from hallyu_forecast.features import FeatureMatrix, Specs, TargetSpec
+from hallyu_forecast.features import FeatureMatrix, Specs, TargetSpec, take_rows
 from hallyu_forecast.forecaster import HallyuForecaster
 from hallyu_forecast.model_base import LGBM_DEFAULTS, conformal_quantile
 from hallyu_forecast.new_market_model import NewMarketModel
@@ -323,3 +323,12 @@ def test_momentum_bad_values(synthetic_fm):
         HallyuForecaster(momentum="q3").fit(synthetic_fm)
     with pytest.raises(ConfigError, match=r"^`momentum` needs target_mode='change_over_drift'"):
         HallyuForecaster(momentum="q4_run_rate", target_mode="level").fit(synthetic_fm)
+
+
+def test_take_rows_keeps_the_masked_rows_in_order():
+    fm = synthetic_feature_matrix()
+    mask = (fm.frame["origin"] >= 2015).to_numpy()
+    sub = take_rows(fm, mask)
+    assert list(sub.frame.index) == list(range(int(mask.sum())))
+    pd.testing.assert_frame_equal(sub.frame, fm.frame[mask].reset_index(drop=True))
+    assert sub.features == fm.features and sub.target is fm.target and len(fm.frame) > len(sub.frame)
