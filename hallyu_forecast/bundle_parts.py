@@ -14,14 +14,10 @@ from pathlib import Path
 
 import lightgbm as lgb
 
-from hallyu_forecast.drivers_model import (
-    DriversModel,
-)
-from hallyu_forecast.drivers_result import (
-    DriversResult,
-    _json_default,
-)
+from hallyu_forecast.drivers_model import DriversModel
+from hallyu_forecast.drivers_result import DriversResult
 from hallyu_forecast.errors import ModelError
+from hallyu_forecast.model_base import json_default
 
 #: explain()'s refits, fitted once at training time (:func:`hallyu_forecast.explain_attribution.fit_refits`)
 REFITS_FILE = "explain_refits.json.xz"
@@ -64,7 +60,7 @@ def save_drivers(obj, folder: str | Path, refits: bool = False) -> Path:
                  "refit_countries_": [c for _, c in model.refits_], "countries_": model.countries_,
                  "dropped_": model.dropped_, "n_rows_": model.n_rows_, "n_countries_": model.n_countries_,
                  "target_": model.target_}
-        (sub / "state.json").write_text(json.dumps(state, indent=1, default=_json_default) + "\n", encoding="utf-8")
+        (sub / "state.json").write_text(json.dumps(state, indent=1, default=json_default) + "\n", encoding="utf-8")
     if isinstance(obj, DriversResult):
         obj.save(root / "result")
     index = {"targets": sorted(models), "result": isinstance(obj, DriversResult)}

@@ -15,6 +15,7 @@ from hallyu_forecast.countries import resolve_country
 from hallyu_forecast.drivers_model import ROLE_LABELS, SPLIT_DEFINITION
 from hallyu_forecast.errors import ConfigError, DomainError, InputTypeError, ModelError
 from hallyu_forecast.features import load_feature_specs
+from hallyu_forecast.model_base import json_default
 from hallyu_forecast.panel import load_dictionary
 
 # ---------------------------------------------------------------------------------- result
@@ -187,7 +188,7 @@ class DriversResult:
         for name, frame in self.frames.items():
             frame.to_parquet(path / f"{name}.parquet", index=False)
         meta = {"targets": self.targets, "meta": self.meta}
-        (path / "result.json").write_text(json.dumps(meta, indent=1, default=_json_default) + "\n", encoding="utf-8")
+        (path / "result.json").write_text(json.dumps(meta, indent=1, default=json_default) + "\n", encoding="utf-8")
         return path
 
     @classmethod
@@ -210,17 +211,6 @@ class DriversResult:
         return f"DriversResult(targets={self.targets}, refits={self.meta.get('n_refits')})"
 
 
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
-
-
-# ------------------------------------------------------------------------------- drivers()
 # Units in words for the packaged targets whose description is a definition, not a unit. A factor on
 # a logit target is an odds ratio; a level target (the index) is compared in its own points.
 _SHORT_UNITS = {

@@ -28,6 +28,7 @@ from hallyu_forecast.features import (
     TargetSpec,
     inverse_target,
 )
+from hallyu_forecast.model_base import json_default
 
 TERM_WHY = {
     LAST_LEVEL: "The forecast starts from the last observed value (plus pooled drift): this term is that "
@@ -348,7 +349,7 @@ class Explanation:
         doc = {"horizon": self.horizon, "level": self.level, "target": self.target,
                "base_values": self.base_values, "meta": self.meta,
                "shares": frames["shares"].to_dict("records")}
-        (path / "explanation.json").write_text(json.dumps(doc, indent=1, default=_json_default) + "\n",
+        (path / "explanation.json").write_text(json.dumps(doc, indent=1, default=json_default) + "\n",
                                                encoding="utf-8")
         return path
 
@@ -373,13 +374,3 @@ class Explanation:
         return (f"Explanation(target={self.target['name']!r}, horizon={self.horizon}, rows={len(self.rows)} "
                 f"{counts}, origins {int(self.rows['origin'].min())}-{int(self.rows['origin'].max())}, "
                 f"refits={self.meta.get('n_refits')})")
-
-
-def _json_default(value):
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    if isinstance(value, (np.ndarray,)):
-        return value.tolist()
-    return str(value)

@@ -147,6 +147,17 @@ def booster_from_text(text: str, what: str):
                          "Retrain the model with `hallyu-forecast train`.") from None
 
 
+def json_default(value):
+    """``json.dumps(default=...)`` for result files: numpy scalars and arrays as numbers, anything else as text."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
 def json_params(params: dict) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
 
