@@ -153,9 +153,11 @@ def configure() -> str:
         store = default_store()
         try:
             store.mkdir(parents=True, exist_ok=True)
-            probe = store / ".write-test"
-            probe.write_text("ok")
-            probe.unlink()
+            # a probe file of this process's own: with a shared name, two trains starting together
+            # could delete each other's probe and report a writable store as unwritable
+            fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=store)
+            os.close(fd)
+            os.unlink(probe)
         except OSError as exc:
             raise ModelError(f"The MLflow store {store} is not writable ({exc.strerror}). Run from a writable "
                              "folder or set MLFLOW_TRACKING_URI (e.g. sqlite:////tmp/mlflow.db).") from None

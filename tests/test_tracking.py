@@ -93,6 +93,20 @@ def test_unwritable_store_is_a_clear_error(in_tmp):
         configure()
 
 
+def test_the_write_probe_never_touches_another_processs_probe(in_tmp):
+    """Two trains starting together once deleted each other's shared ``.write-test`` probe (ENOENT ->
+    "not writable"); each process now probes with a file of its own and leaves nothing behind."""
+    from hallyu_forecast.tracking import configure
+
+    store = in_tmp / "mlruns"
+    store.mkdir()
+    theirs = store / ".write-test"
+    theirs.write_text("another process's probe")
+    configure()
+    assert theirs.read_text() == "another process's probe"
+    assert sorted(p.name for p in store.glob(".write-test*")) == [".write-test"]
+
+
 # ------------------------------------------------------------------ CLI: output, quiet, concurrency
 def _cli(*args, cwd, env=None, **kw):
     import subprocess
